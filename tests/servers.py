@@ -1,0 +1,184 @@
+"""Real servers for integration tests: Mosquitto and VictoriaMetrics on free loopback ports.
+
+Each server is a child process with its own temporary directory; ``stop()`` (or leaving the
+``with`` block) terminates it and waits, so no test leaves a process behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+#: Mosquitto settings every config smartpark starts or ships must state explicitly.
+#: The default max_queued_messages (1000) silently drops messages for a slow subscriber.
+MOSQUITTO_LIMITS = """\
+max_queued_messages 1000000
+max_queued_bytes 0
+max_inflight_messages 0
+message_size_limit 0
+set_tcp_nodelay true
+"""
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+def wait_for_port(port: int, timeout: float = 10.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Block until something accepts TCP connections on 127.0.0.1:*port*."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            msg = f"server exited with code {process.returncode} before opening port {port}"
+            raise RuntimeError(msg)
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.02)
+    msg = f"nothing listens on 127.0.0.1:{port} after {timeout} s"
+    raise TimeoutError(msg)
+
+def require_binary(name: str) -> str:
+    """Return the path of *name*, failing with an actionable message if it is not installed."""
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
+    if path is None:
+        msg = (f"{name} is not installed; `make test` installs it "
+               "(Debian: apt-get install mosquitto victoria-metrics)")
+        raise RuntimeError(msg)
+    return path
+
+@dataclass
+class _Server:
+    """Common lifecycle of a child-process server."""
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        """Return the argv that starts the server."""
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        """Start the server and wait until it accepts connections."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = (self.workdir / "server.log").open("ab")
+        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        wait_for_port(self.port, process=self.process)
+        return self
+
+    def stop(self) -> None:
+        """Terminate the server and wait for it to exit (kill after 10 s)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def kill(self) -> None:
+        """Kill the server with SIGKILL (for fault tests) and reap it."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def restart(self) -> Self:
+        """Stop, then start again on the same port with the same data directory."""
+        self.stop()
+        return self.start()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+@dataclass
+class Mosquitto(_Server):
+    """A mosquitto broker on 127.0.0.1 with persistence in *workdir* and explicit limits."""
+
+    extra_config: str = ""
+
+    def command(self) -> list[str]:
+        """Write the config file and return mosquitto's argv."""
+        conf = self.workdir / "mosquitto.conf"
+        conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence true\n"
+            f"persistence_location {self.workdir}/\n"
+            "autosave_interval 1\n"
+            f"{MOSQUITTO_LIMITS}{self.extra_config}"
+        )
+        return [require_binary("mosquitto"), "-c", str(conf)]
+
+@dataclass
+class VictoriaMetrics(_Server):
+    """A victoria-metrics single node on 127.0.0.1, storing in *workdir*.
+
+    It accepts InfluxDB line protocol on ``/api/v2/write`` (what influxdb-client sends) and
+    returns what it stored on ``/api/v1/export``. A measurement ``m`` with field ``f`` is
+    stored as the metric ``m_f``, with the tags as labels.
+    """
+
+    def command(self) -> list[str]:
+        """Return victoria-metrics' argv."""
+        return [
+            require_binary("victoria-metrics"),
+            f"-httpListenAddr=127.0.0.1:{self.port}",
+            f"-storageDataPath={self.workdir / 'data'}",
+            # Backfilled data is from the past; keep everything the tests write.
+            "-retentionPeriod=100y",
+            "-loggerLevel=WARN",
+        ]
+
+    @property
+    def url(self) -> str:
+        """Base URL of the HTTP API."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Self:
+        """Start and wait until the HTTP API answers."""
+        super().start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError, urllib.error.URLError):
+                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as resp:  # noqa: S310
+                    if resp.status == 200:
+                        return self
+            time.sleep(0.05)
+        msg = "victoria-metrics did not become healthy in 10 s"
+        raise TimeoutError(msg)
+
+    def flush(self) -> None:
+        """Make everything written so far visible to queries."""
+        with urllib.request.urlopen(f"{self.url}/internal/force_flush", timeout=10):  # noqa: S310
+            pass
+
+    def export(self, match: str = '{__name__!=""}') -> list[dict[str, Any]]:
+        """Return every stored series matching *match* as export JSON objects.
+
+        Each object has ``metric`` (name and labels), ``values`` and ``timestamps`` (ms).
+        """
+        self.flush()
+        query = urllib.parse.urlencode({"match[]": match})
+        url = f"{self.url}/api/v1/export?{query}"
+        with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310
+            return [json.loads(line) for line in resp.read().splitlines() if line.strip()]
+
+import urllib.parse  # noqa: E402  (kept next to its only user above for readability)
