@@ -36,7 +36,9 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
-def wait_for_port(port: int, timeout: float = 10.0, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    port: int, timeout: float = 10.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
     """Block until something accepts TCP connections on 127.0.0.1:*port*."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -157,10 +159,12 @@ class VictoriaMetrics(_Server):
         super().start()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError, urllib.error.URLError):
-                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as resp:  # noqa: S310
-                    if resp.status == 200:
-                        return self
+            with (
+                contextlib.suppress(OSError, urllib.error.URLError),
+                urllib.request.urlopen(f"{self.url}/health", timeout=1) as resp,  # noqa: S310
+            ):
+                if resp.status == 200:
+                    return self
             time.sleep(0.05)
         msg = "victoria-metrics did not become healthy in 10 s"
         raise TimeoutError(msg)
