@@ -1,0 +1,7 @@
+"""Allow ``python -m smartpark``."""
+
+import sys
+
+from smartpark.cli import main
+
+sys.exit(main())
