@@ -57,7 +57,8 @@ def format_ts(ts_ms: int) -> str:
     """
     secs, millis = divmod(ts_ms, 1000)
     moment = _EPOCH + timedelta(seconds=secs)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{millis:03d}Z"
+    # strftime's %Y does not zero-pad years below 1000 on glibc; RFC 3339 needs four digits.
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}.{millis:03d}Z"
 
 
 def to_epoch_ms(moment: datetime) -> int:
