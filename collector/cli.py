@@ -1,0 +1,256 @@
+"""``smartpark collect`` and ``smartpark query``: run the collector, read the embedded store."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import re
+import signal
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from collector.config import DEFAULT_DB, ConfigError, load_config
+from collector.service import Collector
+from collector.source import MqttConnectError
+from collector.stats import CollectorStats
+from collector.store import EmbeddedStore
+
+COLLECT_DESCRIPTION = """\
+Subscribe to the park's MQTT topics (QoS 1, persistent session), validate every message with
+the parkwire contract, and store the readings in batches. A message is acknowledged to the
+broker only once it is stored, so stopping or crashing loses nothing: the broker redelivers.
+Malformed messages are counted by reason and written to a dead-letter file (JSON lines).
+
+Where the data goes: InfluxDB v2 when an Influx URL is set (INFLUX_URL or --influx-url, with
+INFLUX_ORG, INFLUX_BUCKET and INFLUX_TOKEN or INFLUX_TOKEN_FILE), otherwise an embedded DuckDB
+file (default ./smartpark-data/park.duckdb) that `smartpark query` reads.
+
+Settings come from --config FILE (TOML), then the environment, then these flags (flags win).
+Ctrl-C or SIGTERM stops cleanly: in-flight batches are stored and acknowledged first.
+"""
+
+COLLECT_EPILOG = """\
+examples:
+  smartpark collect                                   broker on localhost, DuckDB store
+  smartpark collect --mqtt-host broker.lan --topic 'refpark/+/+/+/+/+' --progress
+  INFLUX_URL=http://localhost:8086 INFLUX_ORG=park INFLUX_BUCKET=telemetry \\
+    INFLUX_TOKEN_FILE=/run/secrets/influx smartpark collect
+  smartpark collect --config collector.toml --batch-size 10000
+"""
+
+QUERY_DESCRIPTION = """\
+Read what the collector stored in the embedded DuckDB file. Times are UTC. The file can be
+read while no collector holds it open for writing (stop the collector, or copy the file).
+"""
+
+QUERY_EPILOG = """\
+examples:
+  smartpark query devices                            per-device counts and sequence ranges
+  smartpark query power --device mtr-ss01 --last 1h --every 5m
+                                                     5-minute mean power over the last hour
+  smartpark query latest --device mtr-t017           newest reading of one meter
+  smartpark query sql "SELECT reason, count(*) FROM dead_letter GROUP BY reason"
+  smartpark query --db other.duckdb devices
+"""
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``90s``, ``5m``, ``1h``, ``2d`` into a timedelta."""
+    match = _DURATION.match(text)
+    if match is None or float(match.group(1)) <= 0:
+        msg = f"{text!r} is not a duration; write e.g. 30s, 5m, 1h or 2d"
+        raise argparse.ArgumentTypeError(msg)
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``collect`` and ``query`` subcommands."""
+    collect = subparsers.add_parser(
+        "collect", help="subscribe to MQTT and store every reading (InfluxDB or DuckDB)",
+        description=COLLECT_DESCRIPTION, epilog=COLLECT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    collect.add_argument("--config", type=Path, metavar="FILE", help="TOML settings file")
+    mqtt = collect.add_argument_group("MQTT")
+    mqtt.add_argument("--mqtt-host", metavar="HOST", help="broker host (default 127.0.0.1)")
+    mqtt.add_argument("--mqtt-port", type=int, metavar="PORT", help="broker port (default 1883)")
+    mqtt.add_argument("--mqtt-protocol", choices=("5", "3.1.1"),
+                      help="MQTT version (default 5; 3.1.1 for brokers without MQTT 5)")
+    mqtt.add_argument("--client-id", metavar="ID",
+                      help="client id of the persistent session (default smartpark-collector)")
+    mqtt.add_argument("--topic", metavar="FILTER",
+                      help="subscription filter (default +/+/+/+/+/+ = every smartpark topic)")
+    mqtt.add_argument("--receive-maximum", type=int, metavar="N",
+                      help="MQTT 5 unacknowledged messages in flight (default 20000)")
+    batch = collect.add_argument_group("batching")
+    batch.add_argument("--batch-size", type=int, metavar="N", help="points per write (5000)")
+    batch.add_argument("--batch-interval", type=float, metavar="SECONDS", dest="batch_interval_s",
+                       help="longest wait before a partial batch is written (1.0)")
+    batch.add_argument("--max-pending", type=int, metavar="N",
+                       help="unacknowledged messages held before reading pauses (20000)")
+    sinks = collect.add_argument_group("storage")
+    sinks.add_argument("--influx-url", metavar="URL", help="InfluxDB v2 URL (or INFLUX_URL)")
+    sinks.add_argument("--db", type=Path, metavar="FILE", dest="db_path",
+                       help=f"embedded DuckDB file (default {DEFAULT_DB})")
+    sinks.add_argument("--dead-letter", type=Path, metavar="FILE", dest="dead_letter_path",
+                       help="dead-letter JSON-lines file "
+                       "(default smartpark-data/dead-letter.jsonl)")
+    collect.add_argument("--progress", action="store_true",
+                         help="show the live status line even when stderr is not a terminal")
+    collect.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    collect.set_defaults(handler=run_collect)
+
+    query = subparsers.add_parser(
+        "query", help="read the embedded store: devices, power, latest, SQL",
+        description=QUERY_DESCRIPTION, epilog=QUERY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    query.add_argument("--db", type=Path, default=DEFAULT_DB, metavar="FILE",
+                       help=f"DuckDB file (default {DEFAULT_DB})")
+    what = query.add_subparsers(dest="what", metavar="WHAT", required=True)
+    devices = what.add_parser("devices", help="per-device count, seq range, distinct seqs")
+    devices.add_argument("--measurement", default="energy_meter", help="table (energy_meter)")
+    power = what.add_parser("power", help="time-bucketed mean of one quantity of one device")
+    power.add_argument("--device", required=True, help="device id, e.g. mtr-ss01")
+    power.add_argument("--field", default="p_kw", help="quantity column (default p_kw)")
+    power.add_argument("--last", type=parse_duration, default=timedelta(hours=1),
+                       help="window ending at the device's newest reading (default 1h)")
+    power.add_argument("--every", type=parse_duration, default=timedelta(minutes=5),
+                       help="bucket width (default 5m)")
+    latest = what.add_parser("latest", help="newest row of each device (or one device)")
+    latest.add_argument("--device", help="device id")
+    latest.add_argument("--measurement", default="energy_meter", help="table (energy_meter)")
+    sql = what.add_parser("sql", help="run any SQL statement")
+    sql.add_argument("statement", help="the SQL text")
+    query.set_defaults(handler=run_query)
+
+
+# -- collect ----------------------------------------------------------------------------------
+
+_OVERRIDES = ("mqtt_host", "mqtt_port", "mqtt_protocol", "client_id", "topic",
+              "receive_maximum", "batch_size", "batch_interval_s", "max_pending", "influx_url",
+              "db_path", "dead_letter_path")
+
+
+def run_collect(args: argparse.Namespace) -> int:
+    """Run the collector until SIGINT/SIGTERM; return the exit code."""
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config, overrides={k: getattr(args, k) for k in _OVERRIDES})
+    except ConfigError as exc:
+        print(f"smartpark collect: configuration error: {exc}", file=sys.stderr)
+        return 2
+    progress = args.progress or sys.stderr.isatty()
+    try:
+        stats = asyncio.run(_collect(config, progress=progress))
+    except MqttConnectError as exc:
+        print(f"smartpark collect: {exc}", file=sys.stderr)
+        return 1
+    print(summary(stats), file=sys.stderr)
+    return 0
+
+
+async def _collect(config: Any, *, progress: bool) -> CollectorStats:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"collecting {config.topic} from {config.mqtt_host}:{config.mqtt_port} into "
+          f"{config.influx_url if config.sink == 'influx' else config.db_path}", file=sys.stderr)
+    async with Collector(config) as collector:
+        status = asyncio.create_task(_status_line(collector, sys.stderr)) if progress else None
+        try:
+            await collector.run(stop)
+        finally:
+            if status is not None:
+                status.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await status
+                print(file=sys.stderr)
+        return collector.stats()
+
+
+async def _status_line(collector: Collector, out: TextIO) -> None:
+    last_time, last_written = time.monotonic(), 0
+    while True:
+        await asyncio.sleep(1.0)
+        now, stats = time.monotonic(), collector.stats()
+        rate = (stats.written - last_written) / (now - last_time)
+        last_time, last_written = now, stats.written
+        out.write(f"\rreceived {stats.received:>10,}  written {stats.written:>10,}  "
+                  f"invalid {stats.invalid:>6,}  {rate:>9,.0f} msg/s  "
+                  f"{'connected' if stats.connected else 'DISCONNECTED'}  ")
+        out.flush()
+
+
+def summary(stats: CollectorStats) -> str:
+    """Return the end-of-run summary."""
+    lines = [f"received {stats.received:,}, written {stats.written:,}, "
+             f"invalid {stats.invalid:,} (dead-lettered {stats.dead_lettered:,}), "
+             f"acknowledged {stats.acked:,}, batches {stats.batches:,}, "
+             f"retries {stats.retries:,}"]
+    lines.extend(f"  invalid {reason}: {count:,}"
+                 for reason, count in stats.invalid_by_reason.items())
+    return "\n".join(lines)
+
+
+# -- query ------------------------------------------------------------------------------------
+
+
+def run_query(args: argparse.Namespace) -> int:
+    """Answer one question from the embedded store; return the exit code."""
+    if not args.db.is_file():
+        print(f"smartpark query: no database at {args.db}; run `smartpark collect` first or "
+              "pass --db FILE", file=sys.stderr)
+        return 2
+    try:
+        with EmbeddedStore(args.db, read_only=True) as store:
+            return _answer(store, args)
+    except (ValueError, RuntimeError) as exc:
+        # DuckDB's errors derive from these; a bad SQL statement or name lands here.
+        print(f"smartpark query: {exc}", file=sys.stderr)
+        return 1
+
+
+def _answer(store: EmbeddedStore, args: argparse.Namespace) -> int:
+    out = sys.stdout
+    if args.what == "devices":
+        counts = store.count_by_device(args.measurement)
+        _table(out, ["device_id", "count", "min_seq", "max_seq", "distinct_seq", "gaps"],
+               [[d, c, lo, hi, n, (hi - lo + 1) - n] for d, (c, lo, hi, n) in counts.items()])
+    elif args.what == "power":
+        span = store.time_range("energy_meter", args.device)
+        if span is None:
+            print(f"smartpark query: no readings of device {args.device!r}", file=sys.stderr)
+            return 1
+        end = span[1] + timedelta(milliseconds=1)
+        bucket = f"{int(args.every.total_seconds() * 1000)} milliseconds"
+        rows = store.bucket_mean(args.device, args.field, start=end - args.last, end=end,
+                                 bucket=bucket)
+        _table(out, ["bucket_start_utc", f"mean_{args.field}"],
+               [[b.isoformat(sep=" "), f"{v:.3f}"] for b, v in rows])
+    elif args.what == "latest":
+        latest = store.latest(args.measurement, args.device)
+        for device, row in latest.items():
+            print(f"{device}:", file=out)
+            for key, value in row.items():
+                print(f"  {key:<12} {value}", file=out)
+    else:
+        columns = store.columns(args.statement)
+        _table(out, columns, [list(r) for r in store.query(args.statement)])
+    return 0
+
+
+def _table(out: TextIO, header: list[str], rows: list[list[Any]]) -> None:
+    text = [[str(c) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in text]) for i, h in enumerate(header)]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)), file=out)
+    for row in text:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)), file=out)

@@ -1,0 +1,307 @@
+"""Collector configuration: a TOML file, then the environment, then command-line flags.
+
+Later sources win. Everything is validated once at start-up; a problem raises
+:class:`ConfigError` naming the setting, the value and what was expected. The sink follows
+from the settings: InfluxDB when an Influx URL is configured, else the embedded DuckDB file.
+
+TOML layout (every key optional)::
+
+    [mqtt]
+    host = "127.0.0.1"        port = 1883          protocol = "5"   # or "3.1.1"
+    client_id = "smartpark-collector"   topic = "refpark/+/+/+/+/+"
+    session_expiry_s = 86400  receive_maximum = 20000  keepalive_s = 30
+    username = ""             password = ""
+    [batch]
+    size = 5000               interval_s = 1.0     max_pending = 20000
+    [retry]
+    initial_s = 0.5           max_s = 30.0
+    [influx]
+    url = ""  org = ""  bucket = ""  token = ""  token_file = ""  timeout_s = 30.0
+    [embedded]
+    path = "./smartpark-data/park.duckdb"
+    [dead_letter]
+    path = "./smartpark-data/dead-letter.jsonl"  max_bytes = 67108864  backups = 3
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from parkwire import subscription
+
+#: TOML ``section.key`` -> CollectorConfig field.
+TOML_KEYS: Mapping[str, str] = {
+    "mqtt.host": "mqtt_host", "mqtt.port": "mqtt_port", "mqtt.protocol": "mqtt_protocol",
+    "mqtt.client_id": "client_id", "mqtt.topic": "topic",
+    "mqtt.session_expiry_s": "session_expiry_s", "mqtt.receive_maximum": "receive_maximum",
+    "mqtt.keepalive_s": "keepalive_s", "mqtt.username": "mqtt_username",
+    "mqtt.password": "mqtt_password",
+    "batch.size": "batch_size", "batch.interval_s": "batch_interval_s",
+    "batch.max_pending": "max_pending",
+    "retry.initial_s": "retry_initial_s", "retry.max_s": "retry_max_s",
+    "influx.url": "influx_url", "influx.org": "influx_org", "influx.bucket": "influx_bucket",
+    "influx.token": "influx_token", "influx.token_file": "influx_token_file",
+    "influx.timeout_s": "influx_timeout_s",
+    "embedded.path": "db_path",
+    "dead_letter.path": "dead_letter_path", "dead_letter.max_bytes": "dead_letter_max_bytes",
+    "dead_letter.backups": "dead_letter_backups",
+}
+
+#: Environment variable -> CollectorConfig field.
+ENV_KEYS: Mapping[str, str] = {
+    "INFLUX_URL": "influx_url", "INFLUX_ORG": "influx_org", "INFLUX_BUCKET": "influx_bucket",
+    "INFLUX_TOKEN": "influx_token", "INFLUX_TOKEN_FILE": "influx_token_file",
+    "SMARTPARK_MQTT_HOST": "mqtt_host", "SMARTPARK_MQTT_PORT": "mqtt_port",
+    "SMARTPARK_MQTT_USERNAME": "mqtt_username", "SMARTPARK_MQTT_PASSWORD": "mqtt_password",
+    "SMARTPARK_DB": "db_path",
+}
+
+DEFAULT_DB = Path("smartpark-data") / "park.duckdb"
+DEFAULT_DEAD_LETTER = Path("smartpark-data") / "dead-letter.jsonl"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or has a value the collector cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorConfig:
+    """Every collector setting, with defaults that need no setup.
+
+    Attributes:
+        mqtt_host: broker host.
+        mqtt_port: broker port.
+        mqtt_protocol: ``"5"`` (default) or ``"3.1.1"`` (for brokers without MQTT 5).
+        client_id: MQTT client id; required, because the session is persistent.
+        topic: subscription filter (QoS 1); default every smartpark topic.
+        session_expiry_s: MQTT 5 session expiry; the broker keeps the session (and queues
+            messages) this long while the collector is away.
+        receive_maximum: MQTT 5 Receive Maximum: unacknowledged QoS 1 messages the broker
+            may send at once.
+        keepalive_s: MQTT keep-alive.
+        mqtt_username: optional user name.
+        mqtt_password: optional password (never logged).
+        batch_size: points per sink write.
+        batch_interval_s: longest a message waits before its batch is written.
+        max_pending: received-but-unacknowledged messages held; at this bound the collector
+            stops reading from the broker (back-pressure) until a batch is acknowledged.
+        retry_initial_s: first retry delay after a failed sink write (doubles, capped).
+        retry_max_s: cap of the retry delay.
+        influx_url: InfluxDB v2 URL; when set, the Influx sink is used.
+        influx_org: InfluxDB organisation.
+        influx_bucket: InfluxDB bucket.
+        influx_token: InfluxDB API token (never logged).
+        influx_token_file: file holding the token (used when ``influx_token`` is empty).
+        influx_timeout_s: HTTP timeout of one write.
+        db_path: embedded DuckDB file.
+        dead_letter_path: JSON-lines file of rejected messages.
+        dead_letter_max_bytes: size at which the dead-letter file is rotated.
+        dead_letter_backups: rotated files kept (older ones are deleted).
+    """
+
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    mqtt_protocol: Literal["5", "3.1.1"] = "5"
+    client_id: str = "smartpark-collector"
+    topic: str = subscription()
+    session_expiry_s: int = 86_400
+    receive_maximum: int = 20_000
+    keepalive_s: int = 30
+    mqtt_username: str = ""
+    mqtt_password: str = dataclasses.field(default="", repr=False)
+    batch_size: int = 5000
+    batch_interval_s: float = 1.0
+    max_pending: int = 20_000
+    retry_initial_s: float = 0.5
+    retry_max_s: float = 30.0
+    influx_url: str = ""
+    influx_org: str = ""
+    influx_bucket: str = ""
+    influx_token: str = dataclasses.field(default="", repr=False)
+    influx_token_file: str = ""
+    influx_timeout_s: float = 30.0
+    db_path: Path = DEFAULT_DB
+    dead_letter_path: Path = DEFAULT_DEAD_LETTER
+    dead_letter_max_bytes: int = 64 * 1024 * 1024
+    dead_letter_backups: int = 3
+
+    @property
+    def sink(self) -> Literal["influx", "embedded"]:
+        """Which sink the settings select."""
+        return "influx" if self.influx_url else "embedded"
+
+    def token(self) -> str:
+        """Return the Influx token, reading ``influx_token_file`` when the token is not set."""
+        if self.influx_token:
+            return self.influx_token
+        if self.influx_token_file:
+            return Path(self.influx_token_file).read_text(encoding="utf-8").strip()
+        return ""
+
+    def validate(self) -> CollectorConfig:
+        """Check every setting; return self or raise :class:`ConfigError`."""
+        _positive("mqtt.port / --mqtt-port", self.mqtt_port, upper=65535)
+        if self.mqtt_protocol not in ("5", "3.1.1"):
+            _fail("mqtt.protocol / --mqtt-protocol", self.mqtt_protocol, "'5' or '3.1.1'")
+        if not self.client_id:
+            _fail("mqtt.client_id / --client-id", self.client_id,
+                  "a non-empty client id (the persistent session is stored under it)")
+        if not self.topic or "#" in self.topic[:-1]:
+            _fail("mqtt.topic / --topic", self.topic, "an MQTT topic filter")
+        _positive("mqtt.receive_maximum / --receive-maximum", self.receive_maximum,
+                  upper=65535)
+        _positive("mqtt.keepalive_s", self.keepalive_s, upper=65535)
+        _positive("mqtt.session_expiry_s", self.session_expiry_s, zero=True)
+        _positive("batch.size / --batch-size", self.batch_size)
+        _positive("batch.interval_s / --batch-interval", self.batch_interval_s)
+        _positive("batch.max_pending / --max-pending", self.max_pending)
+        if self.max_pending < self.batch_size:
+            _fail("batch.max_pending / --max-pending", self.max_pending,
+                  f"at least batch.size ({self.batch_size}), or no batch could fill")
+        _positive("retry.initial_s", self.retry_initial_s)
+        if self.retry_max_s < self.retry_initial_s:
+            _fail("retry.max_s", self.retry_max_s, f">= retry.initial_s ({self.retry_initial_s})")
+        _positive("dead_letter.max_bytes", self.dead_letter_max_bytes)
+        _positive("dead_letter.backups", self.dead_letter_backups, zero=True)
+        _writable_dir("dead_letter.path / --dead-letter", self.dead_letter_path)
+        if self.sink == "influx":
+            self._validate_influx()
+        else:
+            _writable_dir("embedded.path / --db / SMARTPARK_DB", self.db_path)
+        return self
+
+    def _validate_influx(self) -> None:
+        if not self.influx_url.startswith(("http://", "https://")):
+            _fail("influx.url / INFLUX_URL / --influx-url", self.influx_url,
+                  "an http:// or https:// URL")
+        for name, value in (("influx.org / INFLUX_ORG", self.influx_org),
+                            ("influx.bucket / INFLUX_BUCKET", self.influx_bucket)):
+            if not value:
+                msg = (f"{name} is not set; the Influx sink (chosen because an Influx URL is "
+                       "set) needs it")
+                raise ConfigError(msg)
+        if self.influx_token_file and not self.influx_token:
+            path = Path(self.influx_token_file)
+            if not path.is_file():
+                _fail("influx.token_file / INFLUX_TOKEN_FILE", str(path), "a readable file")
+        elif not self.influx_token:
+            msg = ("INFLUX_TOKEN is not set (nor influx.token / influx.token_file / "
+                   "INFLUX_TOKEN_FILE); the Influx sink needs an API token")
+            raise ConfigError(msg)
+        _positive("influx.timeout_s", self.influx_timeout_s)
+
+
+def _fail(name: str, value: object, expected: str) -> None:
+    shown = repr(value) if not isinstance(value, str) or len(value) < 80 else repr(value[:77])
+    msg = f"{name} is {shown}; expected {expected}"
+    raise ConfigError(msg)
+
+
+def _positive(name: str, value: float, *, upper: float | None = None,
+              zero: bool = False) -> None:
+    low_ok = value >= 0 if zero else value > 0
+    if isinstance(value, bool) or not low_ok or (upper is not None and value > upper):
+        bounds = f"{'>= 0' if zero else '> 0'}" + (f" and <= {upper:g}" if upper else "")
+        _fail(name, value, f"a number {bounds}")
+
+
+def _writable_dir(name: str, path: Path) -> None:
+    parent = path.parent if str(path.parent) else Path()
+    probe = parent
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK):
+        _fail(name, str(path), f"a path in a writable directory ({probe} is not one)")
+
+
+def _coerce(name: str, raw: object, source: str) -> object:
+    """Convert *raw* (from TOML or the environment) to the type of field *name*."""
+    target = {f.name: f for f in dataclasses.fields(CollectorConfig)}[name]
+    default = target.default
+    try:
+        if isinstance(default, bool):
+            return bool(raw)
+        if isinstance(default, int):
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                raise ValueError
+            return int(raw)  # type: ignore[call-overload]
+        if isinstance(default, float):
+            if isinstance(raw, bool):
+                raise ValueError
+            return float(raw)  # type: ignore[arg-type]
+        if isinstance(default, Path):
+            return Path(str(raw)).expanduser()
+    except (TypeError, ValueError):
+        kind = type(default).__name__
+        msg = f"{source} is {raw!r}; expected a{'n' if kind == 'int' else ''} {kind}"
+        raise ConfigError(msg) from None
+    if name == "mqtt_protocol":
+        text = str(raw)
+        return {"5": "5", "5.0": "5", "3.1.1": "3.1.1", "311": "3.1.1"}.get(text, text)
+    return str(raw)
+
+
+def load_config(
+    path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> CollectorConfig:
+    """Build and validate the configuration from a TOML file, the environment and flags.
+
+    Args:
+        path: TOML file, or ``None``.
+        env: environment (default ``os.environ``); see :data:`ENV_KEYS`.
+        overrides: field values from the command line; ``None`` values are ignored.
+
+    Raises:
+        ConfigError: a setting is missing, malformed or unusable.
+    """
+    values: dict[str, object] = {}
+    if path is not None:
+        values.update(_read_toml(Path(path)))
+    environ = os.environ if env is None else env
+    for key, name in ENV_KEYS.items():
+        if environ.get(key):
+            values[name] = _coerce(name, environ[key], f"environment variable {key}")
+    fields = {f.name for f in dataclasses.fields(CollectorConfig)}
+    for name, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if name not in fields:
+            msg = f"unknown setting {name!r}"
+            raise ConfigError(msg)
+        values[name] = _coerce(name, value, f"--{name.replace('_', '-')}")
+    return CollectorConfig(**values).validate()  # type: ignore[arg-type]
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        msg = f"cannot read config file {path}: {exc.strerror}"
+        raise ConfigError(msg) from None
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"config file {path} is not valid TOML: {exc}"
+        raise ConfigError(msg) from None
+    values: dict[str, object] = {}
+    for section, table in document.items():
+        if not isinstance(table, dict):
+            msg = f"{path}: top-level key {section!r} must be a table like [mqtt] or [batch]"
+            raise ConfigError(msg)
+        for key, raw in table.items():
+            dotted = f"{section}.{key}"
+            name = TOML_KEYS.get(dotted)
+            if name is None:
+                known = ", ".join(sorted(TOML_KEYS))
+                msg = f"{path}: unknown setting {dotted!r}; known settings: {known}"
+                raise ConfigError(msg)
+            values[name] = _coerce(name, raw, f"{path}: {dotted}")
+    return values

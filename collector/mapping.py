@@ -1,0 +1,158 @@
+"""Map decoded messages to database points: measurement, tags, fields and time.
+
+* Telemetry goes to its asset type's ``measurement`` (``energy_meter`` for both meter types);
+  fields are the readings (typed by the registry, so a float quantity sent as ``0`` is still
+  written as the float ``0.0`` and never changes a column's type), ``seq`` as an integer and
+  ``quality`` as a string when it is not ``good``.
+* Status goes to ``device_status`` with ``state`` (string) and ``online`` (boolean, so stores
+  that keep only numbers still see it).
+* Events go to ``event`` with ``seq``, and the data values as fields; the event type is a tag
+  (``event``), because event types are a small fixed vocabulary and operators group by them.
+
+Tags are always ``park, site, asset_type, device_id`` (low cardinality: a park has thousands of
+devices, not millions). Time is the message's ``ts`` in epoch milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from collector.lineprotocol import (
+    FieldValue,
+    LineProtocolError,
+    escape_key,
+    format_value,
+    series_key,
+)
+from parkwire import ASSET_TYPES, Event, Message, Quality, Status, Telemetry, Topic, ValueType
+
+#: Measurement of status messages.
+STATUS_MEASUREMENT = "device_status"
+#: Measurement of event messages.
+EVENT_MEASUREMENT = "event"
+#: Field names an event's data cannot use verbatim (they get a ``data_`` prefix).
+RESERVED_EVENT_FIELDS = frozenset({"seq"})
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One database point.
+
+    Attributes:
+        measurement: table / measurement name.
+        tags: indexed, low-cardinality strings.
+        fields: the values.
+        time_ms: epoch milliseconds UTC.
+    """
+
+    measurement: str
+    tags: Mapping[str, str]
+    fields: Mapping[str, FieldValue]
+    time_ms: int
+
+
+def tags_of(topic: Topic) -> dict[str, str]:
+    """Return the tag set of a device's topic."""
+    return {"park": topic.park, "site": topic.site, "asset_type": topic.asset_type,
+            "device_id": topic.device_id}
+
+
+def telemetry_fields(message: Telemetry) -> dict[str, FieldValue]:
+    """Return the typed field set of a telemetry message."""
+    quantities = ASSET_TYPES[message.topic.asset_type].quantities
+    fields: dict[str, FieldValue] = {}
+    for name, value in message.readings.items():
+        if quantities[name].value_type is ValueType.FLOAT:
+            fields[name] = float(value)
+        else:
+            fields[name] = value
+    fields["seq"] = message.seq
+    if message.quality is not Quality.GOOD:
+        fields["quality"] = message.quality.value
+    return fields
+
+
+def event_fields(message: Event) -> dict[str, FieldValue]:
+    """Return the field set of an event: ``seq`` plus its data."""
+    fields: dict[str, FieldValue] = {"seq": message.seq}
+    for key, value in message.data.items():
+        fields[f"data_{key}" if key in RESERVED_EVENT_FIELDS else key] = value
+    return fields
+
+
+def to_point(message: Message) -> Point:
+    """Return the point *message* is stored as."""
+    topic = message.topic
+    tags = tags_of(topic)
+    if isinstance(message, Telemetry):
+        measurement = ASSET_TYPES[topic.asset_type].measurement
+        return Point(measurement, tags, telemetry_fields(message), message.ts_ms)
+    if isinstance(message, Status):
+        return Point(STATUS_MEASUREMENT, tags,
+                     {"state": message.state.value, "online": message.state.value == "online"},
+                     message.ts_ms)
+    tags["event"] = message.event
+    return Point(EVENT_MEASUREMENT, tags, event_fields(message), message.ts_ms)
+
+
+class LineEncoder:
+    """Encode messages to line protocol, caching each series' escaped prefix.
+
+    The hot path is telemetry: its series prefix (measurement and tags) is cached per topic and
+    its field keys are registry names, so only the values are formatted per message.
+    """
+
+    def __init__(self, max_cached_series: int = 100_000) -> None:
+        self._prefix: dict[Topic, str] = {}
+        self._max = max_cached_series
+        self._templates: dict[str, dict[str, tuple[str, bool]]] = {}
+
+    def _series(self, topic: Topic, measurement: str) -> str:
+        prefix = self._prefix.get(topic)
+        if prefix is None:
+            prefix = series_key(measurement, tags_of(topic).items()) + " "
+            if len(self._prefix) >= self._max:
+                self._prefix.clear()
+            self._prefix[topic] = prefix
+        return prefix
+
+    def _template(self, asset_name: str) -> dict[str, tuple[str, bool]]:
+        template = self._templates.get(asset_name)
+        if template is None:
+            template = {
+                q.name: (q.name + "=", q.value_type is ValueType.FLOAT)
+                for q in ASSET_TYPES[asset_name].quantities.values()
+            }
+            self._templates[asset_name] = template
+        return template
+
+    def encode(self, message: Message) -> str:
+        """Return *message* as one line of line protocol (no trailing newline).
+
+        Raises:
+            LineProtocolError: a name or value cannot be carried by line protocol.
+        """
+        if type(message) is Telemetry:
+            topic = message.topic
+            asset = ASSET_TYPES[topic.asset_type]
+            template = self._template(asset.name)
+            parts = []
+            for name, value in message.readings.items():
+                key, is_float = template[name]
+                if is_float:
+                    parts.append(key + repr(float(value)))
+                else:
+                    parts.append(key + format_value(value))
+            parts.append(f"seq={message.seq}i")
+            if message.quality is not Quality.GOOD:
+                parts.append(f'quality="{message.quality.value}"')
+            return f"{self._series(topic, asset.measurement)}{','.join(parts)} {message.ts_ms}"
+        point = to_point(message)
+        fields = ",".join(
+            f"{escape_key(k, 'field key')}={format_value(v)}" for k, v in point.fields.items()
+        )
+        return f"{series_key(point.measurement, point.tags.items())} {fields} {point.time_ms}"
+
+
+__all__ = ["LineEncoder", "LineProtocolError", "Point", "to_point"]

@@ -1,0 +1,57 @@
+"""In-memory sinks for tests and demos: one that keeps everything, one that fails on demand."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from collector.sinks.base import SinkError
+from collector.store import DeadLetter
+from parkwire import Message
+
+
+class MemorySink:
+    """Keeps every stored message and dead letter in lists."""
+
+    name = "memory"
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.dead_letters: list[DeadLetter] = []
+        self.batches = 0
+        self.closed = False
+        self._lock = threading.Lock()
+
+    def write(self, messages: Sequence[Message], dead_letters: Sequence[DeadLetter]) -> None:
+        """Append the batch."""
+        with self._lock:
+            self.messages.extend(messages)
+            self.dead_letters.extend(dead_letters)
+            self.batches += 1
+
+    def close(self) -> None:
+        """Mark closed."""
+        self.closed = True
+
+
+class FaultySink(MemorySink):
+    """A :class:`MemorySink` whose next *failures* writes raise :class:`SinkError`.
+
+    Set :attr:`failures` at any time to script an outage; each failed call decrements it.
+    """
+
+    name = "faulty"
+
+    def __init__(self, failures: int = 0) -> None:
+        super().__init__()
+        self.failures = failures
+        self.attempts = 0
+
+    def write(self, messages: Sequence[Message], dead_letters: Sequence[DeadLetter]) -> None:
+        """Fail while :attr:`failures` is positive, then store."""
+        self.attempts += 1
+        if self.failures > 0:
+            self.failures -= 1
+            msg = "scripted sink failure"
+            raise SinkError(msg)
+        super().write(messages, dead_letters)
