@@ -6,6 +6,7 @@ import urllib.request
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.servers import Mosquitto, VictoriaMetrics
 
@@ -15,12 +16,12 @@ pytestmark = pytest.mark.integration
 def test_mosquitto_round_trip(mosquitto: Mosquitto) -> None:
     """A message published to the fixture broker comes back to a subscriber."""
     got: list[bytes] = []
-    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-    sub.on_message = lambda _c, _u, msg: got.append(msg.payload)
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2)
+    sub.on_message = lambda _c, _u, msg: got.append(bytes(msg.payload))
     sub.connect("127.0.0.1", mosquitto.port)
     sub.subscribe("t/#", qos=1)
     sub.loop_start()
-    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2)
     pub.connect("127.0.0.1", mosquitto.port)
     pub.loop_start()
     import time

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from smartpark import broker as broker_module
 from smartpark.broker import EmbeddedBroker, choose_broker
@@ -14,14 +15,14 @@ from smartpark.broker import EmbeddedBroker, choose_broker
 pytestmark = pytest.mark.integration
 
 
-def _round_trip(port: int, protocol: int) -> list[bytes]:
+def _round_trip(port: int, protocol: MQTTProtocolVersion) -> list[bytes]:
     got: list[bytes] = []
-    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=protocol)
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=protocol)
     sub.on_message = lambda _c, _u, msg: got.append(bytes(msg.payload))
     sub.connect("127.0.0.1", port)
     sub.subscribe("demo/#", qos=1)
     sub.loop_start()
-    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=protocol)
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=protocol)
     pub.connect("127.0.0.1", port)
     pub.loop_start()
     time.sleep(0.3)
@@ -41,7 +42,8 @@ def test_embedded_broker_carries_a_message(kind: str) -> None:
     """Each embedded broker kind accepts a subscriber and delivers a QoS 1 message to it."""
     resolved = choose_broker(kind)
     with EmbeddedBroker(resolved) as broker:
-        protocol = mqtt.MQTTv5 if broker.mqtt_version == "5" else mqtt.MQTTv311
+        protocol = (MQTTProtocolVersion.MQTTv5 if broker.mqtt_version == "5"
+                    else MQTTProtocolVersion.MQTTv311)
         assert _round_trip(broker.port, protocol) == [b"one"]
         process = broker._process
     assert process is not None
