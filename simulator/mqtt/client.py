@@ -119,6 +119,7 @@ class Pending:
     payload: bytes
     qos: int
     retain: bool
+    counted: bool = True  # counts in acked/rejected (statuses are not telemetry)
     released: bool = False  # QoS 2: PUBREC seen, PUBREL sent
 
 
@@ -149,8 +150,8 @@ class _Protocol(asyncio.Protocol):
 class MqttConnection:
     """An open MQTT connection. Create it with :meth:`open`; end it with :meth:`disconnect`.
 
-    Counters: ``acked`` (QoS 1/2 messages the broker confirmed), ``rejected`` (confirmed with
-    an MQTT 5 error reason code).
+    Counters: ``sent`` (QoS 1/2 messages given a packet id), ``acked`` (QoS 1/2 messages the
+    broker confirmed), ``rejected`` (confirmed with an MQTT 5 error reason code).
     """
 
     def __init__(self, options: ConnectOptions) -> None:
@@ -158,6 +159,7 @@ class MqttConnection:
         self.v5 = options.protocol == 5
         self.acked = 0
         self.rejected = 0
+        self.sent = 0
         self._limit = options.max_inflight
         self._inflight: dict[int, Pending] = {}
         self._next_id = 1
@@ -266,18 +268,19 @@ class MqttConnection:
         self._write(pk.publish_qos0_batch(messages, self.v5))
 
     async def publish(self, topic: str | bytes, payload: bytes, qos: int = 0,
-                      retain: bool = False) -> None:
+                      retain: bool = False, *, counted: bool = True) -> None:
         """Publish one message; for QoS 1/2, first wait for a free inflight slot.
 
         Returns when the message is written, not when it is acknowledged
-        (see :meth:`wait_all_acked`).
+        (see :meth:`wait_all_acked`). With *counted* false its acknowledgement does not count
+        in :attr:`acked`.
         """
         raw = topic.encode() if isinstance(topic, str) else topic
         if qos == 0:
             self._write(pk.publish(raw, payload, 0, retain=retain, v5=self.v5))
             return
         await self._wait_slot()
-        self._write(self._register(Pending(raw, payload, qos, retain)))
+        self._write(self._register(Pending(raw, payload, qos, retain, counted)))
 
     async def publish_many(self, messages: Iterable[tuple[bytes, bytes]], qos: int) -> None:
         """Publish many non-retained messages at *qos*, batching writes between slot waits."""
@@ -349,14 +352,18 @@ class MqttConnection:
             pid = pid % pk.MAX_PACKET_ID + 1
         self._next_id = pid % pk.MAX_PACKET_ID + 1
         inflight[pid] = pending
+        self.sent += 1
         self._all_acked.clear()
         return pk.publish(pending.topic, pending.payload, pending.qos,
                           retain=pending.retain, packet_id=pid, v5=self.v5)
 
     def _complete(self, pid: int, code: int) -> None:
-        if self._inflight.pop(pid, None) is None:
+        pending = self._inflight.pop(pid, None)
+        if pending is None:
             return  # an ack for a message we no longer track (duplicate): ignore
-        if code >= 0x80:
+        if not pending.counted:
+            pass
+        elif code >= 0x80:
             self.rejected += 1
         else:
             self.acked += 1
