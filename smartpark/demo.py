@@ -1,0 +1,472 @@
+"""``smartpark demo``: the whole chain on one machine with nothing to install.
+
+It starts an MQTT broker of its own (unless ``--broker`` names one), the collector writing into
+the embedded DuckDB store, and the simulator in accelerated time, then shows a live view of
+what an operation centre would watch. At the end it reconciles the store against what the
+simulator published, by sequence number, and prints published / stored / invalid / lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from collector.config import CollectorConfig, ConfigError
+from collector.mapping import STATUS_MEASUREMENT
+from collector.service import Collector
+from collector.sinks.embedded import EmbeddedSink
+from collector.store import EmbeddedStore
+from parkwire import to_epoch_ms
+from simulator.clock import Mode
+from simulator.mqtt.client import ConnectOptions
+from simulator.publisher import PublisherSettings
+from simulator.runner import Progress, PublishStats, SimulationConfig, run_simulation
+from simulator.scenario import load_scenario
+from smartpark.broker import EmbeddedBroker, choose_broker
+from smartpark.liveview import Snapshot, TenantReading, render
+
+DEFAULT_DB = Path("smartpark-data") / "demo.duckdb"
+EPILOG = """\
+examples:
+  smartpark demo                          run until Ctrl-C, live view in the terminal
+  smartpark demo --duration 60            one minute (= one simulated hour at x60), then a summary
+  smartpark demo --speed 600 --duration 30
+  smartpark demo --broker 127.0.0.1:1883  use a broker you already run
+  smartpark query --db smartpark-data/demo.duckdb power --device mtr-ss01 --last 1h --every 5m
+
+The store is recreated at every run. The summary's "lost" is published minus stored,
+reconciled per device by sequence number; it must be 0.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    """What ``smartpark demo`` was asked to do.
+
+    Attributes:
+        duration_s: wall seconds to run; ``None`` runs until interrupted.
+        speed: simulated seconds per wall second.
+        scenario: built-in scenario name or TOML file.
+        seed: master seed.
+        start: simulated start (aware datetime); ``None`` = today 07:00 in the park's zone,
+            the morning shift start, so the first minutes show the load ramping up.
+        broker: ``HOST:PORT`` of an existing broker, or ``None`` to start one.
+        embedded_broker: ``auto``, ``mosquitto`` or ``amqtt``.
+        db: the DuckDB file (recreated).
+        live: draw the live view (default: when stdout is a terminal).
+        drain_timeout_s: after the simulator stops, how long to wait for the collector to
+            store everything it was sent.
+    """
+
+    duration_s: float | None = None
+    speed: float = 60.0
+    scenario: str = "refpark"
+    seed: int = 7
+    start: datetime | None = None
+    broker: str | None = None
+    embedded_broker: str = "auto"
+    db: Path = DEFAULT_DB
+    live: bool = False
+    drain_timeout_s: float = 30.0
+
+
+@dataclass(slots=True)
+class DemoSummary:
+    """The reconciliation at the end of a demo.
+
+    Attributes:
+        published: telemetry messages the broker acknowledged.
+        stored: distinct telemetry readings in the store.
+        duplicates: readings stored more than once (same device and sequence number).
+        invalid: messages the collector rejected and dead-lettered.
+        lost: published messages missing from the store (must be 0).
+        devices: devices that published.
+        wall_s: how long the demo ran.
+        sim_span: simulated time covered, formatted.
+        broker: which broker carried the traffic.
+        db: where the data is.
+    """
+
+    published: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    invalid: int = 0
+    lost: int = 0
+    devices: int = 0
+    wall_s: float = 0.0
+    sim_span: str = ""
+    broker: str = ""
+    db: str = ""
+    per_device_missing: dict[str, int] = field(default_factory=dict)
+
+    def table(self) -> Table:
+        """Return the summary as a two-column table."""
+        table = Table(title="smartpark demo summary", show_header=False, title_justify="left")
+        table.add_column(style="bold")
+        table.add_column(justify="right")
+        rate = self.published / self.wall_s if self.wall_s > 0 else 0.0
+        rows = [
+            ("published", f"{self.published:,}"), ("stored", f"{self.stored:,}"),
+            ("invalid", f"{self.invalid:,}"), ("lost", f"{self.lost:,}"),
+            ("duplicates", f"{self.duplicates:,}"), ("devices", f"{self.devices}"),
+            ("wall time", f"{self.wall_s:,.1f} s ({rate:,.0f} msg/s)"),
+            ("simulated", self.sim_span), ("broker", self.broker), ("store", self.db),
+        ]
+        for name, value in rows:
+            table.add_row(name, value)
+        return table
+
+
+def parse_broker(text: str) -> tuple[str, int]:
+    """Split ``HOST[:PORT]`` (port 1883 by default), with an actionable error."""
+    host, _, port = text.rpartition(":") if ":" in text else (text, "", "1883")
+    if not host:
+        msg = f"--broker {text!r}: expected HOST[:PORT], e.g. 127.0.0.1:1883"
+        raise ValueError(msg)
+    try:
+        number = int(port)
+    except ValueError:
+        msg = f"--broker {text!r}: port {port!r} is not a number"
+        raise ValueError(msg) from None
+    if not 0 < number < 65536:
+        msg = f"--broker {text!r}: port {number} is outside 1..65535"
+        raise ValueError(msg)
+    return host, number
+
+
+def default_start(zone: ZoneInfo, now: datetime | None = None) -> datetime:
+    """Return today's 07:00 in *zone* (the morning shift start)."""
+    local = (now or datetime.now(zone)).astimezone(zone)
+    return local.replace(hour=7, minute=0, second=0, microsecond=0)
+
+
+def _reset_store(db: Path) -> None:
+    db.parent.mkdir(parents=True, exist_ok=True)
+    for path in (db, db.with_name(db.name + ".wal")):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+@contextlib.contextmanager
+def _broker(options: DemoOptions) -> Iterator[tuple[str, int, str, int]]:
+    """Yield (host, port, description, MQTT protocol number) of the broker to use."""
+    if options.broker is not None:
+        host, port = parse_broker(options.broker)
+        yield host, port, f"{host}:{port}", 5
+        return
+    kind = choose_broker(options.embedded_broker)
+    with EmbeddedBroker(kind) as broker:
+        protocol = 5 if broker.mqtt_version == "5" else 4
+        yield "127.0.0.1", broker.port, f"embedded {kind} on port {broker.port}", protocol
+
+
+class _Rates:
+    """Per-second rates from successive counter readings (for the live view)."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[float, int]] = {}
+
+    def rate(self, name: str, value: int, now: float) -> float:
+        previous = self._last.get(name)
+        self._last[name] = (now, value)
+        if previous is None or now <= previous[0]:
+            return 0.0
+        return (value - previous[1]) / (now - previous[0])
+
+
+@dataclass(frozen=True, slots=True)
+class StoreView:
+    """What the live view reads from the store.
+
+    Attributes:
+        stored: telemetry readings stored.
+        online: devices whose latest status is online.
+        load_kw: the substation's latest active power [kW].
+        tenants: the most loaded tenants' latest readings.
+    """
+
+    stored: int = 0
+    online: int = 0
+    load_kw: float | None = None
+    tenants: tuple[TenantReading, ...] = ()
+
+
+def read_store_view(store: EmbeddedStore, substation: str | None) -> StoreView:
+    """Read stored readings, devices online, the park load and the top tenants."""
+    tables = store.tables()
+    online = 0
+    if STATUS_MEASUREMENT in tables:
+        online = sum(1 for row in store.latest(STATUS_MEASUREMENT).values()
+                     if row.get("state") == "online" and row.get("asset_type") != "gateway")
+    if "energy_meter" not in tables:
+        return StoreView(online=online)
+    stored = int(store.query("SELECT count(*) FROM energy_meter")[0][0])
+    latest = store.latest("energy_meter")
+    load = None
+    if substation is not None and substation in latest:
+        load = latest[substation].get("p_kw")
+    tenants = sorted((row for row in latest.values() if row.get("asset_type") == "meter"),
+                     key=lambda row: -(row.get("p_kw") or 0.0))[:8]
+    readings = tuple(
+        TenantReading(row["device_id"], float(row["p_kw"] or 0.0), float(row["pf"] or 0.0),
+                      float(row["v_ln_a"] or 0.0), float(row["kwh_imp"] or 0.0))
+        for row in tenants)
+    return StoreView(stored=stored, online=online, load_kw=load, tenants=readings)
+
+
+def reconcile(store: EmbeddedStore, last_seq: dict[str, int], published: int,
+              invalid: int) -> DemoSummary:
+    """Compare the store with what was published, device by device, by sequence number."""
+    counts = store.count_by_device("energy_meter") if "energy_meter" in store.tables() else {}
+    stored = sum(c[3] for c in counts.values())
+    duplicates = sum(c[0] - c[3] for c in counts.values())
+    missing = {}
+    for device, seq in last_seq.items():
+        have = counts.get(device, (0, 0, 0, 0))[3]
+        if have < seq + 1:
+            missing[device] = seq + 1 - have
+    return DemoSummary(published=published, stored=stored, duplicates=duplicates,
+                       invalid=invalid, lost=max(0, published - stored),
+                       devices=len(last_seq), per_device_missing=missing)
+
+
+async def run_demo(options: DemoOptions, console: Console,
+                   stop: asyncio.Event | None = None) -> DemoSummary:
+    """Run the demo to its duration (or until *stop*) and return the reconciliation."""
+    stop = stop or asyncio.Event()
+    scenario = load_scenario(options.scenario)
+    zone = ZoneInfo(scenario.site.timezone)
+    start = options.start or default_start(zone)
+    _reset_store(options.db)
+    substation = f"mtr-{scenario.energy.substation.id}"
+    wall0 = time.monotonic()
+    with _broker(options) as (host, port, broker_text, protocol):
+        config = CollectorConfig(
+            mqtt_host=host, mqtt_port=port, mqtt_protocol="5" if protocol == 5 else "3.1.1",
+            client_id=f"smartpark-demo-collector-{os.getpid()}",
+            db_path=options.db,
+            dead_letter_path=options.db.with_name(options.db.stem + "-dead-letter.jsonl"),
+            batch_interval_s=0.5,
+        ).validate()
+        sink = EmbeddedSink(options.db)
+        async with Collector(config, sink=sink) as collector:
+            collector_stop = asyncio.Event()
+            collector_task = asyncio.create_task(collector.run(collector_stop))
+            await _wait_connected(collector, collector_task)
+            progress: list[Progress] = []
+            sim_config = SimulationConfig(
+                scenario=scenario, seed=options.seed, mode=Mode.SPEED,
+                start_ms=to_epoch_ms(start), speed=options.speed,
+                wall_duration_s=options.duration_s,
+                publisher=PublisherSettings(
+                    connect=ConnectOptions(host=host, port=port, protocol=protocol,
+                                           client_id=f"smartpark-demo-sim-{os.getpid()}"),
+                    qos=1),
+            )
+            sim_task = asyncio.create_task(run_simulation(sim_config, stop, progress.append))
+            snapshot = _snapshotter(
+                collector, sink.store, progress, substation=substation, zone=zone,
+                speed=options.speed, broker=broker_text,
+                devices=len(scenario_devices(scenario)), wall0=wall0)
+            await _watch(sim_task, snapshot, console, live=options.live)
+            sim_stats: PublishStats = sim_task.result()
+            summary = await _drain(collector, sink.store, sim_stats, options.drain_timeout_s)
+            collector_stop.set()
+            await collector_task
+    summary.wall_s = time.monotonic() - wall0
+    summary.broker = broker_text
+    summary.db = str(options.db)
+    span_start = datetime.fromtimestamp(sim_stats.sim_start_ms / 1000, zone)
+    span_end = datetime.fromtimestamp(sim_stats.sim_end_ms / 1000, zone)
+    summary.sim_span = f"{span_start:%Y-%m-%d %H:%M} .. {span_end:%H:%M} ({zone.key})"
+    if sim_stats.error:
+        console.print(f"[yellow]simulator stopped early: {sim_stats.error}[/]")
+    return summary
+
+
+def scenario_devices(scenario: Any) -> list[str]:
+    """Return the telemetry device ids a scenario implies (tenants, feeders, substation)."""
+    energy = scenario.energy
+    ids = [f"mtr-{t.id}" for t in scenario.tenants]
+    ids += [f"mtr-{f.id}" for f in energy.feeders]
+    ids.append(f"mtr-{energy.substation.id}")
+    return ids
+
+
+async def _wait_connected(collector: Collector, task: asyncio.Task[None]) -> None:
+    """Wait until the collector is subscribed, so the simulator's first message is kept."""
+    deadline = time.monotonic() + 20
+    while not collector.stats().connected:
+        if task.done():
+            task.result()  # re-raises why the collector could not start
+        if time.monotonic() > deadline:
+            msg = "the collector could not connect to the broker in 20 s"
+            raise RuntimeError(msg)
+        await asyncio.sleep(0.05)
+
+
+def _snapshotter(collector: Collector, store: EmbeddedStore, progress: list[Progress], *,
+                 substation: str, zone: ZoneInfo, speed: float, broker: str, devices: int,
+                 wall0: float) -> Callable[[], Snapshot]:
+    rates = _Rates()
+
+    def snapshot() -> Snapshot:
+        now = time.monotonic()
+        stats = collector.stats()
+        last = progress[-1] if progress else None
+        published = last.published if last else 0
+        view = read_store_view(store, substation)
+        sim = (datetime.fromtimestamp(last.sim_ms / 1000, zone).strftime("%Y-%m-%d %H:%M:%S")
+               if last else "starting")
+        return Snapshot(
+            sim_time=sim, elapsed_s=now - wall0, speed=speed, broker=broker,
+            published=published, stored=view.stored, invalid=stats.invalid,
+            publish_rate=rates.rate("published", published, now),
+            store_rate=rates.rate("stored", view.stored, now), devices_online=view.online,
+            devices_total=devices, park_load_kw=view.load_kw, tenants=view.tenants,
+            lag_s=last.lag_s if last else 0.0)
+
+    return snapshot
+
+
+async def _watch(sim_task: asyncio.Task[PublishStats], snapshot: Callable[[], Snapshot],
+                 console: Console, *, live: bool) -> None:
+    """Show progress until the simulator finishes: a live view on a terminal, lines otherwise."""
+    if live:
+        with Live(render(await asyncio.to_thread(snapshot)), console=console,
+                  refresh_per_second=4, transient=False) as view:
+            while not sim_task.done():
+                await asyncio.wait({sim_task}, timeout=0.5)
+                view.update(render(await asyncio.to_thread(snapshot)))
+        return
+    last_line = 0.0
+    while not sim_task.done():
+        await asyncio.wait({sim_task}, timeout=0.5)
+        if time.monotonic() - last_line >= 5.0 or sim_task.done():
+            last_line = time.monotonic()
+            snap = await asyncio.to_thread(snapshot)
+            load = "-" if snap.park_load_kw is None else f"{snap.park_load_kw / 1000:.2f} MW"
+            console.print(
+                f"park time {snap.sim_time}  published {snap.published:,}  stored "
+                f"{snap.stored:,}  invalid {snap.invalid}  online "
+                f"{snap.devices_online}/{snap.devices_total}  load {load}",
+                highlight=False, soft_wrap=True)
+
+
+async def _drain(collector: Collector, store: EmbeddedStore, sim: PublishStats,
+                 timeout_s: float) -> DemoSummary:
+    """Wait until the store holds everything published (or the timeout), then reconcile."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        stats = collector.stats()
+        summary = await asyncio.to_thread(reconcile, store, sim.per_device_last_seq,
+                                          sim.published, stats.invalid)
+        if summary.lost == 0 and stats.queue_depth == 0:
+            return summary
+        if time.monotonic() > deadline:
+            return summary
+        await asyncio.sleep(0.2)
+
+
+def _options(args: argparse.Namespace) -> DemoOptions:
+    start = None
+    if args.start is not None:
+        start = datetime.fromisoformat(args.start)
+        if start.tzinfo is None:
+            msg = f"--start {args.start!r} needs a UTC offset, e.g. 2026-03-02T07:00:00+07:00"
+            raise ValueError(msg)
+    if args.duration is not None and args.duration <= 0:
+        msg = f"--duration {args.duration}: must be a positive number of seconds"
+        raise ValueError(msg)
+    if args.speed <= 0:
+        msg = f"--speed {args.speed}: must be positive (60 = one simulated hour per minute)"
+        raise ValueError(msg)
+    if args.broker is not None:
+        parse_broker(args.broker)
+    live = args.live if args.live is not None else sys.stdout.isatty()
+    return DemoOptions(duration_s=args.duration, speed=args.speed, scenario=args.scenario,
+                       seed=args.seed, start=start, broker=args.broker,
+                       embedded_broker=args.embedded_broker, db=Path(args.db), live=live)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    console = Console()
+    err = Console(stderr=True)
+    try:
+        options = _options(args)
+        choose_broker(options.embedded_broker)
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return 2
+    return asyncio.run(_main(options, console, err))
+
+
+async def _main(options: DemoOptions, console: Console, err: Console) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        summary = await run_demo(options, console, stop)
+    except (ConfigError, OSError, RuntimeError, TimeoutError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return 1
+    console.print(summary.table())
+    if summary.lost:
+        worst = sorted(summary.per_device_missing.items(), key=lambda kv: -kv[1])[:5]
+        err.print(f"[red]lost {summary.lost} messages[/]; most missing: {worst}")
+        return 1
+    console.print(f"query it: smartpark query --db {options.db} power --device "
+                  "mtr-ss01 --last 1h --every 5m", highlight=False, soft_wrap=True)
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``demo`` subcommand."""
+    parser = subparsers.add_parser(
+        "demo", help="run broker + simulator + collector with a live view (no setup)",
+        description=__doc__, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, metavar="SECONDS",
+                        help="stop after this many wall seconds and print the summary "
+                             "(default: run until Ctrl-C)")
+    parser.add_argument("--speed", type=float, default=60.0, metavar="FACTOR",
+                        help="simulated seconds per wall second (default 60: an hour a minute)")
+    parser.add_argument("--scenario", default="refpark",
+                        help="built-in scenario name or TOML file (default refpark)")
+    parser.add_argument("--seed", type=int, default=7, help="master seed (default 7)")
+    parser.add_argument("--start", metavar="ISO",
+                        help="simulated start with offset, e.g. 2026-03-02T07:00:00+07:00 "
+                             "(default: today 07:00 in the park's time zone)")
+    parser.add_argument("--broker", metavar="HOST[:PORT]",
+                        help="use this MQTT broker instead of starting one")
+    parser.add_argument("--embedded-broker", default="auto",
+                        choices=("auto", "mosquitto", "amqtt"),
+                        help="broker to start: mosquitto if installed, else amqtt (default auto)")
+    parser.add_argument("--db", default=str(DEFAULT_DB),
+                        help=f"DuckDB file for the readings, recreated each run "
+                             f"(default {DEFAULT_DB})")
+    view = parser.add_mutually_exclusive_group()
+    view.add_argument("--live", dest="live", action="store_true", default=None,
+                      help="draw the live view (default when stdout is a terminal)")
+    view.add_argument("--no-live", dest="live", action="store_false",
+                      help="print a status line every 5 s instead of the live view")
+    parser.set_defaults(handler=_handle)
+
+
+__all__ = ["DemoOptions", "DemoSummary", "reconcile", "register", "run_demo"]
