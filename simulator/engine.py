@@ -1,0 +1,447 @@
+"""The generation engine: a scenario plus a seed in, windows of meter readings out.
+
+:class:`Engine` steps the energy model of a whole park on a fixed time grid. Each call to
+:meth:`Engine.generate` returns the next ``steps`` grid steps as a :class:`Window` of numeric
+arrays (no encoding); the window encodes itself to MQTT messages or JSON lines on demand.
+Output depends only on (scenario, seed, start time): never on how a run is cut into windows.
+
+Devices: one ``meter`` per tenant (``mtr-<tenant>``), one ``mv_meter`` per 22 kV feeder
+(``mtr-<feeder>``) and one ``mv_meter`` for the substation incomer (``mtr-<substation>``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from parkwire import ASSET_TYPES, Channel, Domain, Status, Topic, encode
+from parkwire.envelope import DeviceState
+from simulator import calendar
+from simulator.encode import ValueBlock, messages, to_jsonl
+from simulator.models import electrical, load, network
+from simulator.rng import Stream, device_rng
+from simulator.scenario import ARCHETYPES, SHIFT_PATTERNS, Scenario
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+#: Correlation time of park-wide frequency and supply-voltage wander [s] ([A]).
+GRID_TAU_S = 600.0
+#: Frequency: nominal, standard deviation and clamp (domain.md §2.5: 50 +- 0.05, +-0.2) [Hz].
+FREQ_NOMINAL, FREQ_SD, FREQ_CLAMP = 50.0, 0.05, 0.2
+#: Park-wide relative supply-voltage wander: standard deviation and clamp [1] ([A]).
+BUS_SD, BUS_CLAMP = 0.01, 0.04
+#: Fast relative voltage jitter at 0.4 kV and 22 kV [1] ([A]).
+LV_JITTER, MV_JITTER = 0.002, 0.0008
+#: Share of production-weighted tenant THDi seen on a feeder (harmonic cancellation) [1] ([A]).
+MV_THD_I_SHARE = 0.6
+_TENANT_DRAWS = 7  # load, pf, va, vb, vc, thd_v, thd_i
+_MV_DRAWS = 5  # va, vb, vc, thd_v, thd_i
+_REGISTERS = ("kwh_imp", "kwh_exp", "kvarh_imp", "kwh_offpeak", "kwh_normal", "kwh_peak")
+# Share of a meter's history energy in each TOU register (off-peak, normal, peak) [A].
+_HISTORY_TOU = (0.27, 0.55, 0.18)
+_DAY_CACHE_MAX = 64
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """One simulated device.
+
+    Attributes:
+        device_id: id, unique in the park (the fifth topic level).
+        asset_type: parkwire asset type (``meter`` or ``mv_meter``).
+        topic: its telemetry topic.
+        status_topic: its retained status topic.
+        tags: low-cardinality metadata (tenant_id, zone, feeder, archetype, substation).
+    """
+
+    device_id: str
+    asset_type: str
+    topic: str
+    status_topic: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def status_payload(ts_ms: int, online: bool) -> bytes:
+    """Return the parkwire status payload (``online``/``offline``) stamped *ts_ms*."""
+    # The codec never writes the topic into the payload; any valid topic will do.
+    placeholder = Topic("park", "site", Domain.SYSTEM, "gateway", "status", Channel.STATUS)
+    state = DeviceState.ONLINE if online else DeviceState.OFFLINE
+    return encode(Status(placeholder, ts_ms, state))
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A run of consecutive grid steps for every device.
+
+    Attributes:
+        t_ms: step timestamps [ms since epoch, UTC], shape (n,).
+        seq0: sequence number of the first step (equal for every device).
+        blocks: rounded readings per asset type, in device emission order.
+        exact: unrounded values per asset type and quantity, plus network losses
+            (``losses`` -> ``feeder_p_kw`` ...), for checks and analysis.
+    """
+
+    t_ms: IntArray
+    seq0: int
+    blocks: tuple[ValueBlock, ...]
+    exact: dict[str, dict[str, FloatArray]]
+
+    @property
+    def count(self) -> int:
+        """Number of telemetry messages in the window."""
+        return len(self.t_ms) * sum(len(b.device_ids) for b in self.blocks)
+
+    def messages(self) -> list[tuple[str, bytes]]:
+        """Return (topic, payload) pairs: all devices of step 0, then step 1, and so on."""
+        return messages(self.blocks, self.t_ms, self.seq0)
+
+    def step_bounds(self) -> list[int]:
+        """Return n + 1 offsets into :meth:`messages`; step i is ``[b[i], b[i+1])``."""
+        per_step = sum(len(b.device_ids) for b in self.blocks)
+        return [i * per_step for i in range(len(self.t_ms) + 1)]
+
+    def to_jsonl(self) -> bytes:
+        """Return one ``{"topic":...,"payload":{...}}`` JSON line per message."""
+        return to_jsonl(self.blocks, self.t_ms, self.seq0)
+
+    def values(self, asset_type: str) -> ValueBlock:
+        """Return the rounded readings of one asset type (``meter`` or ``mv_meter``)."""
+        for block in self.blocks:
+            if block.asset_type == asset_type:
+                return block
+        msg = f"no {asset_type!r} devices in this window; have " \
+              f"{', '.join(b.asset_type for b in self.blocks)}"
+        raise KeyError(msg)
+
+
+class Engine:
+    """Generates a park's meter readings, window after window.
+
+    Args:
+        scenario: the park.
+        seed: master seed; same scenario + seed + start => identical output.
+        start_ms: first step [ms since epoch, UTC]; a multiple of the grid interval.
+
+    Raises:
+        ValueError: *start_ms* is not on the grid.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int, start_ms: int) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.interval_ms = scenario.energy.interval_s * 1000
+        if start_ms % self.interval_ms:
+            msg = (f"start_ms {start_ms} is not on the {scenario.energy.interval_s} s grid; "
+                   f"use a multiple of {self.interval_ms}, e.g. "
+                   f"{start_ms - start_ms % self.interval_ms}")
+            raise ValueError(msg)
+        self.start_ms = start_ms
+        self.next_ms = start_ms
+        self.park = scenario.park.id
+        self.site = scenario.site.id
+        self._seq = 0
+        self._dt_h = scenario.energy.interval_s / 3600.0
+        self._phi = load.ar1_coefficient(scenario.energy.interval_s)
+        self._phi_grid = load.ar1_coefficient(scenario.energy.interval_s, GRID_TAU_S)
+        self._day_cache: dict[int, tuple[FloatArray, FloatArray]] = {}
+        self._setup_tenants()
+        self._setup_network()
+        self.devices = tuple(self._device_infos())
+        self._noise_rngs = [device_rng(seed, d.device_id, Stream.NOISE) for d in self.devices]
+        grid_id = f"grid.{self.park}"
+        self._grid_rng = device_rng(seed, grid_id, Stream.NOISE)
+        self._grid_state = self._phi_grid * device_rng(seed, grid_id, Stream.INIT) \
+            .standard_normal(2)
+
+    # --- set-up ----------------------------------------------------------------------
+
+    def _setup_tenants(self) -> None:
+        tenants = self.scenario.tenants
+        archs = [ARCHETYPES[t.archetype] for t in tenants]
+        self._peak = np.array([t.peak_kw for t in tenants])
+        self._base = np.array([t.base for t in tenants])
+        self._sat = np.array([a.sat_factor for a in archs])
+        self._sun = np.array([a.sun_factor for a in archs])
+        self._sigma = np.array([a.sigma for a in archs])
+        self._tet_act = np.array([a.tet_activity for a in archs])
+        self._hol_act = np.array([a.holiday_activity for a in archs])
+        self._patterns = sorted({t.shift for t in tenants})
+        self._pattern_index = np.array([self._patterns.index(t.shift) for t in tenants])
+        m = len(tenants)
+        pf, offset, share = np.empty(m), np.empty((m, 3)), np.empty((m, 3))
+        sag, thd_v, thd_i = np.empty(m), np.empty(m), np.empty(m)
+        counters, noise_state = np.zeros((m, len(_REGISTERS))), np.empty(m)
+        for j, (tenant, arch) in enumerate(zip(tenants, archs, strict=True)):
+            rng = device_rng(self.seed, f"mtr-{tenant.id}", Stream.INIT)
+            z = rng.standard_normal(8)
+            pf[j] = np.clip(tenant.pf_mean + arch.pf_sd * np.clip(z[0], -2.0, 2.0), 0.6, 0.99)
+            tap = rng.uniform(-0.015, 0.02)
+            offset[j] = tap + 0.003 * z[1:4]
+            share[j] = electrical.phase_shares(z[4:7][np.newaxis], np.array(
+                [rng.uniform(0.02, 0.08)]))[0]
+            sag[j] = rng.uniform(0.01, 0.03)
+            thd_v[j] = rng.uniform(1.0, 3.0)
+            thd_i[j] = arch.thd_i_pct * rng.lognormal(0.0, 0.2)
+            noise_state[j] = self._phi * z[7]
+            # A meter a few years old, at a typical load factor of 0.55 [A].
+            history = tenant.peak_kw * 0.55 * 8760.0 * rng.uniform(0.5, 4.0)
+            counters[j] = _history_registers(history, tenant.pf_mean)
+        self._pf, self._lv_offset, self._lv_share = pf, offset, share
+        self._sag, self._thd_v, self._thd_i = sag, thd_v, thd_i
+        self._noise_state = noise_state
+        self._tenant_counters = counters
+
+    def _setup_network(self) -> None:
+        energy = self.scenario.energy
+        feeders = energy.feeders
+        self._feeder_members = [
+            np.array([j for j, t in enumerate(self.scenario.tenants) if t.feeder == f.id],
+                     dtype=np.int64)
+            for f in feeders
+        ]
+        feeder_peak = np.array([self._peak[idx].sum() for idx in self._feeder_members])
+        self._feeder_k = np.array([network.feeder_loss_coefficient(p) for p in feeder_peak])
+        self._feeder_s_ref = np.maximum(network.DIVERSITY * feeder_peak / 0.9, 1.0)
+        self._mv_v = energy.substation.secondary_kv * 1000.0 / math.sqrt(3.0)
+        mv_ids = [f"mtr-{f.id}" for f in feeders] + [f"mtr-{energy.substation.id}"]
+        k = len(mv_ids)
+        offset, share, thd_v = np.empty((k, 3)), np.empty((k, 3)), np.empty(k)
+        for j, device_id in enumerate(mv_ids):
+            rng = device_rng(self.seed, device_id, Stream.INIT)
+            z = rng.standard_normal(6)
+            offset[j] = rng.uniform(-0.01, 0.015) + 0.002 * z[:3]
+            share[j] = electrical.phase_shares(z[3:6][np.newaxis],
+                                               np.array([rng.uniform(0.005, 0.02)]))[0]
+            thd_v[j] = rng.uniform(0.8, 1.5)
+        self._mv_offset, self._mv_share, self._mv_thd_v = offset, share, thd_v
+        # The network meters' registers start where the tenants' histories plus 0.8 % of
+        # line losses and 0.4 % of transformer losses would have brought them [A].
+        counters = np.zeros((k, len(_REGISTERS)))
+        for f, idx in enumerate(self._feeder_members):
+            counters[f] = self._tenant_counters[idx].sum(axis=0) * 1.008
+        counters[-1] = counters[:-1].sum(axis=0) * 1.004
+        self._mv_counters = counters
+
+    def _device_infos(self) -> list[DeviceInfo]:
+        scenario = self.scenario
+        ss = scenario.energy.substation.id
+        infos = [self._info(f"mtr-{t.id}", "meter", {
+            "tenant_id": t.id, "zone": t.zone, "feeder": t.feeder, "archetype": t.archetype})
+            for t in scenario.tenants]
+        infos += [self._info(f"mtr-{f.id}", "mv_meter", {"feeder": f.id, "substation": ss})
+                  for f in scenario.energy.feeders]
+        infos.append(self._info(f"mtr-{ss}", "mv_meter", {"substation": ss}))
+        return infos
+
+    def _info(self, device_id: str, asset_type: str, tags: dict[str, str]) -> DeviceInfo:
+        topic = Topic(self.park, self.site, Domain.ENERGY, asset_type, device_id,
+                      Channel.TELEMETRY)
+        return DeviceInfo(device_id, asset_type, str(topic),
+                          str(topic.with_channel(Channel.STATUS)), tags)
+
+    def gateway_status_topic(self, client_id: str) -> str:
+        """Return the retained status topic of the publishing gateway *client_id*."""
+        return str(Topic(self.park, self.site, Domain.SYSTEM, "gateway", client_id,
+                         Channel.STATUS))
+
+    # --- generation --------------------------------------------------------------------
+
+    def generate(self, steps: int) -> Window:
+        """Generate the next *steps* grid steps for every device.
+
+        Raises:
+            ValueError: *steps* is negative.
+        """
+        if steps < 0:
+            msg = f"steps must be >= 0, got {steps}"
+            raise ValueError(msg)
+        t_ms = self.next_ms + np.arange(steps, dtype=np.int64) * self.interval_ms
+        seq0 = self._seq
+        tenant_vals, mv_vals, losses = self._step_arrays(t_ms)
+        self.next_ms += steps * self.interval_ms
+        self._seq += steps
+        ids = [d.device_id for d in self.devices]
+        topics = [d.topic for d in self.devices]
+        m = len(self.scenario.tenants)
+        blocks = (
+            _block("meter", ids[:m], topics[:m], tenant_vals),
+            _block("mv_meter", ids[m:], topics[m:], mv_vals),
+        )
+        return Window(t_ms, seq0, blocks,
+                      {"meter": tenant_vals, "mv_meter": mv_vals, "losses": losses})
+
+    def _draws(self, steps: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+        m = len(self.scenario.tenants)
+        tenant = np.stack([rng.standard_normal((steps, _TENANT_DRAWS))
+                           for rng in self._noise_rngs[:m]], axis=1)
+        mv = np.stack([rng.standard_normal((steps, _MV_DRAWS))
+                       for rng in self._noise_rngs[m:]], axis=1)
+        grid = self._grid_rng.standard_normal((steps, 2))
+        return tenant, mv, grid
+
+    def _day_factors(self, days: IntArray) -> tuple[FloatArray, FloatArray]:
+        """Return the day level D_d and holiday activity H_d per (unique day, tenant)."""
+        kinds = calendar.day_kinds(days)
+        level = np.empty((len(days), len(self.scenario.tenants)))
+        activity = np.empty_like(level)
+        for i, day in enumerate(days.tolist()):
+            cached = self._day_cache.get(day)
+            if cached is None:
+                z = np.array([
+                    device_rng(self.seed, f"mtr-{t.id}", Stream.DAY, day + 1_000_000)
+                    .standard_normal() for t in self.scenario.tenants])
+                act = np.where(kinds.tet[i], self._tet_act,
+                               np.where(kinds.holiday[i], self._hol_act, kinds.ramp[i]))
+                cached = (np.exp(load.DAY_LEVEL_SD * z), act)
+                if len(self._day_cache) >= _DAY_CACHE_MAX:
+                    self._day_cache.clear()
+                self._day_cache[day] = cached
+            level[i], activity[i] = cached
+        return level, activity
+
+    def _step_arrays(self, t_ms: IntArray) -> tuple[
+            dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
+        n = len(t_ms)
+        energy = self.scenario.energy
+        when = calendar.local_time(t_ms, self.scenario.site.timezone)
+        days, day_index = np.unique(when.day, return_inverse=True)
+        level, activity = self._day_factors(days)
+        shapes = np.stack([load.shift_shape(when.hod, when.dow, SHIFT_PATTERNS[name])
+                           for name in self._patterns], axis=1) if n else np.empty((0, 1))
+        eps, mv_eps, grid_eps = self._draws(n)
+
+        # Park-wide frequency and supply-voltage wander (one shared stream).
+        grid, self._grid_state = load.ar1(grid_eps, self._phi_grid, self._grid_state)
+        freq = np.clip(FREQ_NOMINAL + FREQ_SD * grid[:, 0], FREQ_NOMINAL - FREQ_CLAMP,
+                       FREQ_NOMINAL + FREQ_CLAMP)
+        bus = np.clip(BUS_SD * grid[:, 1], -BUS_CLAMP, BUS_CLAMP)
+
+        # Tenants.
+        noise, self._noise_state = load.ar1(eps[:, :, 0], self._phi, self._noise_state)
+        p = load.active_power(
+            peak_kw=self._peak, base=self._base, day_level=level[day_index],
+            shape=shapes[:, self._pattern_index],
+            weekday=load.weekday_factor(when.dow, self._sat, self._sun),
+            activity=activity[day_index], sigma=self._sigma, noise=noise)
+        pf = electrical.power_factor(self._pf, noise, eps[:, :, 1])
+        q = electrical.reactive_power(p, pf)
+        s = electrical.apparent_power(p, q)
+        loading = p / self._peak
+        v = electrical.phase_voltages(
+            nominal_v=energy.nominal_voltage_ln_v, bus=bus, offset=self._lv_offset,
+            sag=self._sag * loading, eps=eps[:, :, 2:5], jitter=LV_JITTER)
+        i = electrical.phase_currents(s, self._lv_share, v)
+        thd_v = np.maximum(self._thd_v + 0.1 * eps[:, :, 5], 0.1)
+        thd_i = np.clip(self._thd_i * (1.0 + 0.6 * (1.0 - np.minimum(loading, 1.0)))
+                        + 0.3 * eps[:, :, 6], 0.5, 150.0)
+        period = calendar.tou_period(when.hod, when.dow, energy.tou_profile)
+        registers, self._tenant_counters = electrical.integrate(
+            self._tenant_counters, self._increments(p, q, period))
+        tenant_vals = _quantities(p=p, q=q, s=s, pf=pf, v=v, i=i, freq=freq, thd_v=thd_v,
+                                  thd_i=thd_i, registers=registers)
+        mv_vals, losses = self._network(p=p, q=q, thd_i=thd_i, mv_eps=mv_eps, bus=bus,
+                                        freq=freq, period=period)
+        return tenant_vals, mv_vals, losses
+
+    def _network(self, *, p: FloatArray, q: FloatArray, thd_i: FloatArray, mv_eps: FloatArray,
+                 bus: FloatArray, freq: FloatArray, period: npt.NDArray[np.int8]) -> tuple[
+            dict[str, FloatArray], dict[str, FloatArray]]:
+        """Feeder and incomer meters from the tenants' P [kW], Q [kvar] and THDi [%]."""
+        n = len(p)
+        energy = self.scenario.energy
+
+        # Feeders: tenants summed one by one in scenario order (a fixed order keeps the sums
+        # bit-identical however the run is split), plus line losses.
+        f_count = len(energy.feeders)
+        fp, fq, fh = np.zeros((n, f_count)), np.zeros((n, f_count)), np.zeros((n, f_count))
+        for f, members in enumerate(self._feeder_members):
+            for j in members.tolist():
+                fp[:, f] += p[:, j]
+                fq[:, f] += q[:, j]
+                fh[:, f] += p[:, j] * thd_i[:, j]
+        line = network.feeder_losses(fp, fq, self._feeder_k)
+        feeder_thd_i = MV_THD_I_SHARE * fh / np.where(fp > 0.0, fp, 1.0)
+        fp_total, fq_total = fp + line.p_kw, fq + line.q_kvar
+        sp, sq, sh = np.zeros((n, 1)), np.zeros((n, 1)), np.zeros((n, 1))
+        for f in range(f_count):
+            sp[:, 0] += fp_total[:, f]
+            sq[:, 0] += fq_total[:, f]
+            sh[:, 0] += fp_total[:, f] * feeder_thd_i[:, f]
+        sub = energy.substation
+        tx = network.transformer_losses(sp, sq, sub.transformers, sub.transformer_mva * 1000.0)
+        ss_thd_i = sh / np.where(sp > 0.0, sp, 1.0)
+        mp = np.concatenate([fp_total, sp + tx.p_kw], axis=1)
+        mq = np.concatenate([fq_total, sq + tx.q_kvar], axis=1)
+        ms = electrical.apparent_power(mp, mq)
+        mpf = electrical.displacement_pf(mp, ms)
+        s_ref = np.append(self._feeder_s_ref, sub.transformers * sub.transformer_mva * 1000.0)
+        sag = 0.02 * ms / s_ref
+        mv = electrical.phase_voltages(nominal_v=self._mv_v, bus=bus, offset=self._mv_offset,
+                                       sag=sag, eps=mv_eps[:, :, 0:3], jitter=MV_JITTER)
+        mi = electrical.phase_currents(ms, self._mv_share, mv)
+        m_thd_v = np.maximum(self._mv_thd_v + 0.05 * mv_eps[:, :, 3], 0.1)
+        m_thd_i = np.clip(np.concatenate([feeder_thd_i, ss_thd_i], axis=1)
+                          + 0.2 * mv_eps[:, :, 4], 0.3, 150.0)
+        mv_registers, self._mv_counters = electrical.integrate(
+            self._mv_counters, self._increments(mp, mq, period))
+        mv_vals = _quantities(p=mp, q=mq, s=ms, pf=mpf, v=mv, i=mi, freq=freq, thd_v=m_thd_v,
+                              thd_i=m_thd_i, registers=mv_registers)
+        losses = {"feeder_p_kw": line.p_kw, "feeder_q_kvar": line.q_kvar,
+                  "transformer_p_kw": tx.p_kw[:, 0], "transformer_q_kvar": tx.q_kvar[:, 0]}
+        return mv_vals, losses
+
+    def _increments(self, p: FloatArray, q: FloatArray,
+                    period: npt.NDArray[np.int8]) -> FloatArray:
+        """Energy of each step's interval per register [kWh, kvarh], shape (n, m, 6)."""
+        imp = np.maximum(p, 0.0) * self._dt_h
+        out = np.empty((*p.shape, len(_REGISTERS)))
+        out[:, :, 0] = imp
+        out[:, :, 1] = np.maximum(-p, 0.0) * self._dt_h
+        out[:, :, 2] = np.maximum(q, 0.0) * self._dt_h
+        for code in calendar.Tou:
+            out[:, :, 3 + int(code)] = np.where(period[:, np.newaxis] == code, imp, 0.0)
+        return out
+
+
+def _history_registers(kwh: float, pf_mean: float) -> FloatArray:
+    """Initial registers for a meter that has imported *kwh* so far [kWh, kvarh]."""
+    kvarh = kwh * math.tan(math.acos(pf_mean))
+    offpeak, normal, peak = (kwh * share for share in _HISTORY_TOU)
+    return np.array([kwh, 0.0, kvarh, offpeak, normal, peak])
+
+
+def _quantities(*, p: FloatArray, q: FloatArray, s: FloatArray, pf: FloatArray, v: FloatArray,
+                i: FloatArray, freq: FloatArray, thd_v: FloatArray, thd_i: FloatArray,
+                registers: FloatArray) -> dict[str, FloatArray]:
+    """Name every computed quantity with its parkwire field name, all shaped (n, m)."""
+    out: dict[str, FloatArray] = {
+        "p_kw": p, "q_kvar": q, "s_kva": s, "pf": pf,
+        "v_ln_a": v[:, :, 0], "v_ln_b": v[:, :, 1], "v_ln_c": v[:, :, 2],
+        "i_a": i[:, :, 0], "i_b": i[:, :, 1], "i_c": i[:, :, 2],
+        "freq_hz": np.broadcast_to(freq[:, np.newaxis], p.shape),
+        "thd_v_pct": thd_v, "thd_i_pct": thd_i,
+    }
+    for index, name in enumerate(_REGISTERS):
+        out[name] = registers[:, :, index]
+    return out
+
+
+def _block(asset_type: str, ids: list[str], topics: list[str],
+           values: dict[str, Any]) -> ValueBlock:
+    """Round each quantity to its parkwire resolution and pack (n, m, f) in field order."""
+    spec = ASSET_TYPES[asset_type]
+    fields = spec.field_names
+    data = np.stack([values[name] for name in fields], axis=2)
+    # Round every field in three whole-array passes: scale, round half to even, unscale.
+    # Dividing (not multiplying by 1/scale) returns the double nearest to k / 10**d, whose
+    # shortest representation is the short decimal a meter would print.
+    scale = np.array([10.0 ** spec.quantities[name].decimals for name in fields])
+    np.multiply(data, scale, out=data)
+    np.rint(data, out=data)
+    np.divide(data, scale, out=data)
+    return ValueBlock(asset_type, fields, tuple(ids), tuple(topics), data)
