@@ -1,0 +1,111 @@
+"""The demo runs the whole chain and accounts for every message it published."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from rich.console import Console
+
+from collector.store import EmbeddedStore
+from parkwire import Channel, Domain, Telemetry, Topic
+from smartpark import demo
+from smartpark.demo import DemoOptions, default_start, parse_broker, reconcile, run_demo
+
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def _console() -> Console:
+    return Console(record=True, width=140, color_system=None)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("broker", ["mosquitto", "amqtt"])
+async def test_demo_loses_nothing(tmp_path: Path, broker: str) -> None:
+    """A short demo on each embedded broker stores every published reading exactly once."""
+    options = DemoOptions(duration_s=4.0, speed=600.0, scenario="minipark",
+                          embedded_broker=broker, db=tmp_path / "demo.duckdb",
+                          start=datetime(2026, 3, 2, 7, 0, tzinfo=ZONE))
+    summary = await run_demo(options, _console())
+    assert summary.published > 0
+    assert summary.lost == 0
+    assert summary.duplicates == 0
+    assert summary.invalid == 0
+    assert summary.stored == summary.published
+    assert summary.per_device_missing == {}
+    with EmbeddedStore(options.db, read_only=True) as store:
+        counts = store.count_by_device("energy_meter")
+    assert len(counts) == summary.devices
+    for count, low, high, distinct in counts.values():
+        assert low == 0
+        assert count == distinct == high + 1
+
+
+@pytest.mark.integration
+async def test_demo_stops_on_request(tmp_path: Path) -> None:
+    """Setting the stop event ends an open-ended demo cleanly, still with nothing lost."""
+    options = DemoOptions(duration_s=None, speed=600.0, scenario="minipark",
+                          db=tmp_path / "demo.duckdb", live=True)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(3.0, stop.set)
+    console = _console()
+    summary = await run_demo(options, console, stop)
+    assert summary.published > 0
+    assert summary.lost == 0
+    assert "operation centre" in console.export_text()
+
+
+def test_reconcile_reports_missing_and_duplicates(tmp_path: Path) -> None:
+    """Reconciliation finds a gap and a duplicate by sequence number, per device."""
+    topic = Topic("p", "s", Domain.ENERGY, "meter", "m1", Channel.TELEMETRY)
+    messages = [Telemetry(topic, 1_000 * i, seq, {"p_kw": 1.0}) for i, seq in
+                enumerate([0, 1, 1, 3])]
+    with EmbeddedStore(tmp_path / "r.duckdb") as store:
+        store.insert(messages, [])
+        summary = reconcile(store, {"m1": 3, "m2": 0}, published=5, invalid=0)
+    assert summary.stored == 3
+    assert summary.duplicates == 1
+    assert summary.lost == 2
+    assert summary.per_device_missing == {"m1": 1, "m2": 1}
+
+
+def test_parse_broker_forms_and_errors() -> None:
+    """HOST, HOST:PORT parse; a bad port or missing host gets an actionable message."""
+    assert parse_broker("example.org") == ("example.org", 1883)
+    assert parse_broker("10.0.0.5:1884") == ("10.0.0.5", 1884)
+    with pytest.raises(ValueError, match="not a number"):
+        parse_broker("h:x")
+    with pytest.raises(ValueError, match=r"outside 1\.\.65535"):
+        parse_broker("h:70000")
+    with pytest.raises(ValueError, match="expected HOST"):
+        parse_broker(":1883")
+
+
+def test_default_start_is_the_morning_shift() -> None:
+    """Without --start the demo begins at 07:00 park time on the current day."""
+    now = datetime(2026, 3, 2, 15, 42, 11, tzinfo=ZONE)
+    assert default_start(ZONE, now) == datetime(2026, 3, 2, 7, 0, tzinfo=ZONE)
+
+
+def _parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    demo.register(parser.add_subparsers())
+    return parser.parse_args(["demo", *argv])
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (("--duration", "0"), "positive number of seconds"),
+    (("--speed", "-1"), "must be positive"),
+    (("--start", "2026-03-02T07:00:00"), "needs a UTC offset"),
+    (("--broker", "h:abc"), "not a number"),
+])
+def test_bad_options_fail_before_starting(argv: tuple[str, ...], message: str,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Each bad option exits with code 2 and says what to change, before anything starts."""
+    args = _parse(*argv)
+    assert args.handler(args) == 2
+    assert message in capsys.readouterr().err.replace("\n", " ")
