@@ -225,6 +225,10 @@ class MqttSource:
     def _on_message(self, client: mqtt.Client, userdata: object,
                     message: mqtt.MQTTMessage) -> None:
         self._delivered += 1
+        if self._ready is not None and not self._ready.done():
+            # Messages of a resumed session may fill the receive window before the SUBACK
+            # can be read; a delivered message proves the subscription is active.
+            self._set_ready()
         try:
             topic = message.topic
         except UnicodeDecodeError:
@@ -238,6 +242,10 @@ class MqttSource:
             self._fail_ready(f"the MQTT broker refused the connection: {reason_code}")
             return
         self.session_present = bool(flags.session_present)
+        # Packet ids are scoped to this connection; a resumed session may deliver queued
+        # messages before the SUBACK, so the new generation starts here.
+        self._generation += 1
+        self._connected = True
         _log.info("connected to %s:%d (session present: %s)", self.config.mqtt_host,
                   self.config.mqtt_port, self.session_present)
         client.subscribe(self.config.topic, qos=1)
@@ -249,8 +257,9 @@ class MqttSource:
             self._fail_ready(f"the MQTT broker refused the subscription to "
                              f"{self.config.topic!r}: {failed[0]}")
             return
-        self._generation += 1
-        self._connected = True
+        self._set_ready()
+
+    def _set_ready(self) -> None:
         if self._ready is not None and not self._ready.done():
             self._ready.set_result(None)
 

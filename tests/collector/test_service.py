@@ -1,0 +1,168 @@
+"""The Collector pipeline with a fake source and in-memory sinks."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import orjson
+import pytest
+
+from collector import Collector, CollectorConfig
+from collector.service import check_storable
+from collector.sinks import FaultySink, MemorySink
+from parkwire import Channel, Domain, Event, Topic, encode
+from tests.collector.fakes import FakeSource
+from tests.collector.helpers import MALFORMED, T0, telemetry
+
+
+def _config(tmp_path: Path, **kw: object) -> CollectorConfig:
+    base: dict[str, object] = {"batch_size": 10, "max_pending": 30, "batch_interval_s": 0.05,
+                               "retry_initial_s": 0.01, "retry_max_s": 0.02,
+                               "db_path": tmp_path / "p.duckdb",
+                               "dead_letter_path": tmp_path / "dl.jsonl"}
+    base.update(kw)
+    return CollectorConfig(**base).validate()  # type: ignore[arg-type]
+
+
+async def _wait(predicate: object, limit: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + limit
+    while not predicate():  # type: ignore[operator]
+        assert loop.time() < end, "condition not reached"
+        await asyncio.sleep(0.005)
+
+
+async def test_valid_and_invalid_messages_are_stored_then_acked_in_order(tmp_path: Path) -> None:
+    """Every message is acked in arrival order only after its batch was written."""
+    source, sink = FakeSource(), MemorySink()
+    collector = Collector(_config(tmp_path), sink=sink, source=source)
+    stop = asyncio.Event()
+    task = asyncio.create_task(collector.run(stop))
+    await _wait(lambda: source.handler is not None)
+    mids = []
+    for seq in range(15):
+        mids.append(source.feed(*telemetry("mtr-001", seq)))
+        if seq == 7:
+            mids.extend(source.feed(t, p) for t, p, _ in MALFORMED)
+    await _wait(lambda: len(source.acks) == len(mids))
+    stop.set()
+    await task
+    assert source.acks == mids
+    assert [m.seq for m in sink.messages] == list(range(15))  # type: ignore[union-attr]
+    stats = collector.stats()
+    assert (stats.received, stats.written, stats.invalid) == (20, 15, 5)
+    assert stats.dead_lettered == 5 and stats.acked == 20 and stats.queue_depth == 0
+    assert dict(stats.invalid_by_reason) == {"invalid_json": 2, "out_of_range": 1,
+                                             "unencodable": 1, "unknown_asset_type": 1}
+    lines = [orjson.loads(x) for x in (tmp_path / "dl.jsonl").read_bytes().splitlines()]
+    assert [x["reason"] for x in lines] == [r for _, _, r in MALFORMED]
+    assert lines[1]["payload_encoding"] == "base64"
+    assert source.closed
+
+
+async def test_failed_writes_are_retried_and_never_acked_before_success(tmp_path: Path) -> None:
+    """A failing sink keeps the batch, counts retries, and acks only after it succeeds."""
+    source, sink = FakeSource(), FaultySink(failures=3)
+    collector = Collector(_config(tmp_path), sink=sink, source=source)
+    stop = asyncio.Event()
+    task = asyncio.create_task(collector.run(stop))
+    await _wait(lambda: source.handler is not None)
+    for seq in range(10):
+        source.feed(*telemetry("mtr-001", seq))
+    await _wait(lambda: sink.attempts >= 2)
+    assert source.acks == []
+    await _wait(lambda: len(source.acks) == 10)
+    stop.set()
+    await task
+    assert collector.stats().retries == 3
+    assert len(sink.messages) == 10
+
+
+async def test_reading_pauses_at_max_pending_and_resumes(tmp_path: Path) -> None:
+    """At max_pending the source is paused (back-pressure), and resumed after acks."""
+    source, sink = FakeSource(), FaultySink(failures=1000)
+    collector = Collector(_config(tmp_path, batch_interval_s=10.0), sink=sink, source=source)
+    stop = asyncio.Event()
+    task = asyncio.create_task(collector.run(stop))
+    await _wait(lambda: source.handler is not None)
+    for seq in range(30):
+        source.feed(*telemetry("mtr-001", seq))
+    assert source.paused and collector.stats().paused == 1
+    assert collector.stats().queue_depth == 30
+    sink.failures = 0
+    await _wait(lambda: not source.paused)
+    await _wait(lambda: len(source.acks) == 30)
+    stop.set()
+    await task
+
+
+async def test_stop_drains_the_open_batch(tmp_path: Path) -> None:
+    """Setting stop writes and acks a partial batch before run returns."""
+    source, sink = FakeSource(), MemorySink()
+    collector = Collector(_config(tmp_path, batch_interval_s=60.0), sink=sink, source=source)
+    stop = asyncio.Event()
+    task = asyncio.create_task(collector.run(stop))
+    await _wait(lambda: source.handler is not None)
+    source.feed(*telemetry("mtr-001", 0))
+    source.feed(*telemetry("mtr-001", 1), qos=0)
+    stop.set()
+    await task
+    assert source.acks == [1]
+    assert len(sink.messages) == 2
+
+
+async def test_drain_gives_up_after_timeout_without_acking(tmp_path: Path) -> None:
+    """A sink that never recovers leaves the batch unacked (the broker keeps it)."""
+    source, sink = FakeSource(), FaultySink(failures=10**6)
+    collector = Collector(_config(tmp_path), sink=sink, source=source, drain_timeout_s=0.1)
+    stop = asyncio.Event()
+    task = asyncio.create_task(collector.run(stop))
+    await _wait(lambda: source.handler is not None)
+    source.feed(*telemetry("mtr-001", 0))
+    stop.set()
+    await task
+    assert source.acks == []
+    assert collector.stats().queue_depth == 1
+
+
+async def test_batches_from_an_old_connection_are_not_acked(tmp_path: Path) -> None:
+    """Packet ids from before a reconnect are not acked; they are counted instead."""
+    source, sink = FakeSource(), FaultySink(failures=2)
+    collector = Collector(_config(tmp_path), sink=sink, source=source)
+    stop = asyncio.Event()
+    task = asyncio.create_task(collector.run(stop))
+    await _wait(lambda: source.handler is not None)
+    for seq in range(10):
+        source.feed(*telemetry("mtr-001", seq))
+    source.reconnect()
+    await _wait(lambda: collector.stats().batches == 1)
+    stop.set()
+    await task
+    assert source.acks == []
+    assert collector.stats().not_acked_after_reconnect == 10
+
+
+async def test_embedded_sink_is_opened_by_the_context_manager(tmp_path: Path) -> None:
+    """Without an injected sink the configuration's sink (DuckDB) is opened and closed."""
+    source = FakeSource()
+    collector = Collector(_config(tmp_path), source=source)
+    with pytest.raises(RuntimeError, match="async with"):
+        _ = collector.sink
+    stop = asyncio.Event()
+    task = asyncio.create_task(collector.run(stop))
+    await _wait(lambda: source.handler is not None)
+    source.feed(*telemetry("mtr-001", 0))
+    await _wait(lambda: len(source.acks) == 1)
+    stop.set()
+    await task
+    assert (tmp_path / "p.duckdb").exists()
+
+
+def test_only_events_with_line_breaks_are_unstorable() -> None:
+    """check_storable refuses line breaks in event strings and accepts normal events."""
+    topic = Topic("p", "s", Domain.SECURITY, "meter", "d", Channel.EVENT)
+    check_storable(Event(topic, T0, 1, "door_forced", {"gate": "g1", "n": 2}))
+    with pytest.raises(ValueError, match="line break"):
+        check_storable(Event(topic, T0, 1, "door_forced", {"gate": "g\n1"}))
+    assert encode(Event(topic, T0, 1, "x", {}))
