@@ -59,8 +59,7 @@ unit: $(TEST_STAMP) ## Only the fast tests (no real servers), without coverage
 	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)
 
 docs: $(TEST_STAMP) ## Regenerate the generated parts of docs/ from the code
-	$(BIN)/python scripts/gen_quantities_doc.py
-	$(BIN)/python scripts/gen_contract_examples.py
+	$(BIN)/python scripts/gen_contract_doc.py
 
 venv: $(BIN)/python ## Create .venv (if missing)
 
