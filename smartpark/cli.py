@@ -15,7 +15,7 @@ from smartpark import __version__
 
 #: Modules whose ``register(subparsers)`` adds subcommands, in the order --help lists them.
 COMMAND_MODULES = (
-    "smartpark.demo",
+    "smartpark.demo_cli",
     "simulator.cli",
     "simulator.scenario_cli",
     "collector.cli",

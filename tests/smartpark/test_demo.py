@@ -13,8 +13,9 @@ from rich.console import Console
 
 from collector.store import EmbeddedStore
 from parkwire import Channel, Domain, Telemetry, Topic
-from smartpark import demo
-from smartpark.demo import DemoOptions, default_start, parse_broker, reconcile, run_demo
+from smartpark import demo_cli
+from smartpark.demo import DemoOptions, default_start, reconcile, run_demo
+from smartpark.demo_cli import parse_broker
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -93,7 +94,7 @@ def test_default_start_is_the_morning_shift() -> None:
 
 def _parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    demo.register(parser.add_subparsers())
+    demo_cli.register(parser.add_subparsers())
     return parser.parse_args(["demo", *argv])
 
 
