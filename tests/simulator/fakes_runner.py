@@ -105,6 +105,6 @@ def fake_scenario(interval_s: int = 10) -> Any:
     return SimpleNamespace(energy=SimpleNamespace(interval_s=interval_s))
 
 
-def fake_status(ts_ms: int, online: bool) -> bytes:  # noqa: FBT001 - mirrors the engine's API
+def fake_status(ts_ms: int, online: bool) -> bytes:
     """Status payload of the fake park."""
     return orjson.dumps({"ts": ts_ms, "state": "online" if online else "offline"})

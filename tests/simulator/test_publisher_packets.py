@@ -27,7 +27,7 @@ def test_varint_limits() -> None:
 
 def test_connect_v311_with_will_and_login() -> None:
     """CONNECT 3.1.1 carries flags, keepalive, client id, will, user and password in order."""
-    raw = pk.connect(pk.Connect("gw", keepalive=30, username="u", password="p",
+    raw = pk.connect(pk.Connect("gw", keepalive=30, username="u", password="p",  # noqa: S106
                                 will_topic="a/b", will_payload=b"off", will_qos=1,
                                 will_retain=True))
     body = b"\x00\x04MQTT\x04" + bytes([0x80 | 0x40 | 0x20 | 0x08 | 0x04 | 0x02]) + b"\x00\x1e"
