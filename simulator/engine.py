@@ -34,7 +34,7 @@ GRID_TAU_S = 600.0
 #: Frequency: nominal, standard deviation and clamp (domain.md §2.5: 50 +- 0.05, +-0.2) [Hz].
 FREQ_NOMINAL, FREQ_SD, FREQ_CLAMP = 50.0, 0.05, 0.2
 #: Park-wide relative supply-voltage wander: standard deviation and clamp [1] ([A]).
-BUS_SD, BUS_CLAMP = 0.01, 0.04
+BUS_SD, BUS_CLAMP = 0.008, 0.03
 #: Fast relative voltage jitter at 0.4 kV and 22 kV [1] ([A]).
 LV_JITTER, MV_JITTER = 0.002, 0.0008
 #: Share of production-weighted tenant THDi seen on a feeder (harmonic cancellation) [1] ([A]).
@@ -180,11 +180,11 @@ class Engine:
             rng = device_rng(self.seed, f"mtr-{tenant.id}", Stream.INIT)
             z = rng.standard_normal(8)
             pf[j] = np.clip(tenant.pf_mean + arch.pf_sd * np.clip(z[0], -2.0, 2.0), 0.6, 0.99)
-            tap = rng.uniform(-0.015, 0.02)
+            tap = rng.uniform(-0.01, 0.015)
             offset[j] = tap + 0.003 * z[1:4]
             share[j] = electrical.phase_shares(z[4:7][np.newaxis], np.array(
                 [rng.uniform(0.02, 0.08)]))[0]
-            sag[j] = rng.uniform(0.01, 0.03)
+            sag[j] = rng.uniform(0.005, 0.02)
             thd_v[j] = rng.uniform(1.0, 3.0)
             thd_i[j] = arch.thd_i_pct * rng.lognormal(0.0, 0.2)
             noise_state[j] = self._phi * z[7]
@@ -311,8 +311,9 @@ class Engine:
         when = calendar.local_time(t_ms, self.scenario.site.timezone)
         days, day_index = np.unique(when.day, return_inverse=True)
         level, activity = self._day_factors(days)
-        shapes = np.stack([load.shift_shape(when.hod, when.dow, SHIFT_PATTERNS[name])
-                           for name in self._patterns], axis=1) if n else np.empty((0, 1))
+        shapes = np.empty((n, len(self._patterns)))
+        for k, name in enumerate(self._patterns):
+            shapes[:, k] = load.shift_shape(when.hod, when.dow, SHIFT_PATTERNS[name])
         eps, mv_eps, grid_eps = self._draws(n)
 
         # Park-wide frequency and supply-voltage wander (one shared stream).
@@ -324,7 +325,8 @@ class Engine:
         # Tenants.
         noise, self._noise_state = load.ar1(eps[:, :, 0], self._phi, self._noise_state)
         p = load.active_power(
-            peak_kw=self._peak, base=self._base, day_level=level[day_index],
+            peak_kw=self._peak * load.CONTRACT_UTILISATION, base=self._base,
+            day_level=level[day_index],
             shape=shapes[:, self._pattern_index],
             weekday=load.weekday_factor(when.dow, self._sat, self._sun),
             activity=activity[day_index], sigma=self._sigma, noise=noise)
@@ -380,7 +382,7 @@ class Engine:
         ms = electrical.apparent_power(mp, mq)
         mpf = electrical.displacement_pf(mp, ms)
         s_ref = np.append(self._feeder_s_ref, sub.transformers * sub.transformer_mva * 1000.0)
-        sag = 0.02 * ms / s_ref
+        sag = 0.01 * ms / s_ref  # about 1 % drop at the reference load [A]
         mv = electrical.phase_voltages(nominal_v=self._mv_v, bus=bus, offset=self._mv_offset,
                                        sag=sag, eps=mv_eps[:, :, 0:3], jitter=MV_JITTER)
         mi = electrical.phase_currents(ms, self._mv_share, mv)

@@ -101,7 +101,9 @@ def phase_shares(rng_normals: FloatArray, unbalance: FloatArray) -> FloatArray:
     """
     centred = rng_normals - rng_normals.mean(axis=1, keepdims=True)
     scale = np.abs(centred).max(axis=1, keepdims=True)
-    direction: FloatArray = centred / np.where(scale > 0.0, scale, 1.0)
+    # Nearly equal normals leave only rounding noise after centring: treat them as balanced.
+    even = scale < 1e-9
+    direction: FloatArray = np.where(even, 0.0, centred / np.where(even, 1.0, scale))
     return 1.0 + unbalance[:, np.newaxis] * direction
 
 

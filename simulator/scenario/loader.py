@@ -202,7 +202,7 @@ def _tenants(check: _Checker, raw: object, zone_feeder: dict[str, str],
         if isinstance(t.get("zone"), str) and zone_feeder and zone not in zone_feeder:
             check.error(f"{where}.zone", f"{zone!r} is not a zone; expected one of "
                                          f"{', '.join(zone_feeder)}")
-        feeder = check.text(t, where, "feeder", zone_feeder.get(zone, ""))
+        feeder = check.text(t, where, "feeder") if "feeder" in t else zone_feeder.get(zone, "")
         if "feeder" in t and isinstance(t["feeder"], str) and feeder not in feeders:
             check.error(f"{where}.feeder", f"{feeder!r} is not a feeder; expected one of "
                                            f"{', '.join(sorted(feeders))}")
@@ -244,7 +244,7 @@ class _Checker:
         if raw is None:
             return {}
         if not isinstance(raw, dict):
-            self.error(where, f"is a {_kind(raw)}; expected a table")
+            self.error(where, f"is {_kind(raw)}; expected a table")
             return {}
         prefix = f"{where}." if where else ""
         for key in required:
