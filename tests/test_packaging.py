@@ -60,8 +60,9 @@ def _import_roots(package: str) -> set[str]:
 
 def test_parkwire_depends_on_the_standard_library_and_orjson_only() -> None:
     """The contract stays installable anywhere: stdlib plus orjson, nothing else."""
-    third_party = _import_roots("parkwire") - set(sys.stdlib_module_names) - {"parkwire"}
-    assert third_party == {"orjson"}
+    roots = _import_roots("parkwire")
+    assert roots - set(sys.stdlib_module_names) - {"parkwire"} == {"orjson"}
+    assert not roots & {"socket", "asyncio", "ssl", "selectors", "subprocess", "threading"}
 
 
 def test_import_contracts_are_declared() -> None:
