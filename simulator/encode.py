@@ -67,41 +67,52 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _bodies(blocks: tuple[ValueBlock, ...], t_ms: npt.NDArray[np.int64],
-            seq0: int) -> Iterator[tuple[tuple[str, ...], list[dict[str, Any]]]]:
-    """Yield, step after step and block after block, the topics and payload dicts."""
-    n = len(t_ms)
-    stamps = [format_ts(t) for t in t_ms.tolist()]
-    readings = []
+def _readings(blocks: tuple[ValueBlock, ...], n: int) -> list[list[dict[str, float]]]:
+    """Return, per block, the readings dict of every (step, device), step-major."""
+    out = []
     for block in blocks:
         names = block.fields
         rows = block.data.reshape(n * len(block.topics), len(names)).tolist()
-        readings.append([dict(zip(names, row, strict=True)) for row in rows])
+        out.append([dict(zip(names, row, strict=True)) for row in rows])
+    return out
+
+
+def _lines(blocks: tuple[ValueBlock, ...], t_ms: npt.NDArray[np.int64], seq0: int,
+           *, wrap: bool) -> list[Any]:
+    """Build every message, time-ordered: line dicts (*wrap*) or (topic, payload dict) pairs."""
+    n = len(t_ms)
+    stamps = [format_ts(t) for t in t_ms.tolist()]
+    readings = _readings(blocks, n)
+    parts = [(block.topics, values, len(block.topics))
+             for block, values in zip(blocks, readings, strict=True)]
+    out: list[Any] = []
+    extend = out.extend
     for step in range(n):
-        head = {"v": SCHEMA_VERSION, "ts": stamps[step], "seq": seq0 + step}
-        for block, values in zip(blocks, readings, strict=True):
-            m = len(block.topics)
-            yield block.topics, [{**head, "readings": r}
-                                 for r in values[step * m:(step + 1) * m]]
+        ts, seq = stamps[step], seq0 + step
+        for topics, values, m in parts:
+            chunk = values[step * m:(step + 1) * m]
+            if wrap:
+                extend([{"topic": topic, "payload": {"v": SCHEMA_VERSION, "ts": ts, "seq": seq,
+                                                     "readings": r}}
+                        for topic, r in zip(topics, chunk, strict=True)])
+            else:
+                extend([(topic, {"v": SCHEMA_VERSION, "ts": ts, "seq": seq, "readings": r})
+                        for topic, r in zip(topics, chunk, strict=True)])
+    return out
 
 
 def messages(blocks: tuple[ValueBlock, ...], t_ms: npt.NDArray[np.int64],
              seq0: int) -> list[tuple[str, bytes]]:
     """Return (topic, payload bytes) for every message, time-ordered."""
-    out: list[tuple[str, bytes]] = []
     with _no_gc():
-        for topics, bodies in _bodies(blocks, t_ms, seq0):
-            out.extend(zip(topics, map(orjson.dumps, bodies), strict=True))
-    return out
+        pairs = _lines(blocks, t_ms, seq0, wrap=False)
+        return [(topic, orjson.dumps(body)) for topic, body in pairs]
 
 
 def to_jsonl(blocks: tuple[ValueBlock, ...], t_ms: npt.NDArray[np.int64], seq0: int) -> bytes:
     """Return one ``{"topic":...,"payload":{...}}`` line per message, time-ordered."""
     with _no_gc():
-        lines = []
-        for topics, bodies in _bodies(blocks, t_ms, seq0):
-            lines.extend([{"topic": topic, "payload": body}
-                          for topic, body in zip(topics, bodies, strict=True)])
+        lines = _lines(blocks, t_ms, seq0, wrap=True)
         if not lines:
             return b""
         # One orjson call for the whole window, then split the array into lines in one pass.
