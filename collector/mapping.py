@@ -104,28 +104,22 @@ class LineEncoder:
     """
 
     def __init__(self, max_cached_series: int = 100_000) -> None:
-        self._prefix: dict[Topic, str] = {}
+        # Keyed by id(topic): parkwire hands out one Topic object per topic string, and hashing
+        # a dataclass costs more than the rest of the lookup. Each entry keeps its Topic, so
+        # the id cannot be reused while the entry exists; the identity check guards the rest.
+        self._series: dict[int, tuple[Topic, str, dict[str, tuple[str, bool]]]] = {}
         self._max = max_cached_series
-        self._templates: dict[str, dict[str, tuple[str, bool]]] = {}
 
-    def _series(self, topic: Topic, measurement: str) -> str:
-        prefix = self._prefix.get(topic)
-        if prefix is None:
-            prefix = series_key(measurement, tags_of(topic).items()) + " "
-            if len(self._prefix) >= self._max:
-                self._prefix.clear()
-            self._prefix[topic] = prefix
-        return prefix
-
-    def _template(self, asset_name: str) -> dict[str, tuple[str, bool]]:
-        template = self._templates.get(asset_name)
-        if template is None:
-            template = {
-                q.name: (q.name + "=", q.value_type is ValueType.FLOAT)
-                for q in ASSET_TYPES[asset_name].quantities.values()
-            }
-            self._templates[asset_name] = template
-        return template
+    def _entry(self, topic: Topic) -> tuple[Topic, str, dict[str, tuple[str, bool]]]:
+        asset = ASSET_TYPES[topic.asset_type]
+        prefix = series_key(asset.measurement, tags_of(topic).items()) + " "
+        template = {q.name: (q.name + "=", q.value_type is ValueType.FLOAT)
+                    for q in asset.quantities.values()}
+        if len(self._series) >= self._max:
+            self._series.clear()
+        entry = (topic, prefix, template)
+        self._series[id(topic)] = entry
+        return entry
 
     def encode(self, message: Message) -> str:
         """Return *message* as one line of line protocol (no trailing newline).
@@ -135,19 +129,23 @@ class LineEncoder:
         """
         if type(message) is Telemetry:
             topic = message.topic
-            asset = ASSET_TYPES[topic.asset_type]
-            template = self._template(asset.name)
+            entry = self._series.get(id(topic))
+            if entry is None or entry[0] is not topic:
+                entry = self._entry(topic)
+            template = entry[2]
             parts = []
             for name, value in message.readings.items():
                 key, is_float = template[name]
-                if is_float:
+                if type(value) is float:
+                    parts.append(key + repr(value))
+                elif is_float:
                     parts.append(key + repr(float(value)))
                 else:
                     parts.append(key + format_value(value))
             parts.append(f"seq={message.seq}i")
             if message.quality is not Quality.GOOD:
                 parts.append(f'quality="{message.quality.value}"')
-            return f"{self._series(topic, asset.measurement)}{','.join(parts)} {message.ts_ms}"
+            return f"{entry[1]}{','.join(parts)} {message.ts_ms}"
         point = to_point(message)
         fields = ",".join(
             f"{escape_key(k, 'field key')}={format_value(v)}" for k, v in point.fields.items()

@@ -29,6 +29,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from collector.config import CollectorConfig
+from collector.mqtt_client import BufferedClient
 
 _log = logging.getLogger(__name__)
 
@@ -104,10 +105,10 @@ class MqttSource:
         """Whether the broker connection is up and subscribed."""
         return self._connected
 
-    def _build_client(self) -> mqtt.Client:
+    def _build_client(self) -> BufferedClient:
         config = self.config
         v5 = config.mqtt_protocol == "5"
-        client = mqtt.Client(
+        client = BufferedClient(
             CallbackAPIVersion.VERSION2,
             client_id=config.client_id,
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
@@ -207,7 +208,9 @@ class MqttSource:
             self._paused = False
             if self._sock is not None and self._loop is not None:
                 self._loop.add_reader(self._sock, self._on_readable)
-                # Data may already be waiting; level-triggered readiness fires again anyway.
+                if self._client.buffered:
+                    # Bytes already read from the socket will not make it readable again.
+                    self._loop.call_soon(self._on_readable)
 
     # -- paho callbacks (all on the event-loop thread) ---------------------------------------
 
@@ -217,10 +220,13 @@ class MqttSource:
             before = self._delivered
             rc = client.loop_read()
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or self._paused:
-                break
-            if self._delivered == before:
-                # A non-PUBLISH packet or no complete packet: let the loop poll again.
-                break
+                return
+            if self._delivered == before and not client.buffered:
+                # The socket had nothing more (or only a non-PUBLISH packet): poll again.
+                return
+        if client.buffered and self._loop is not None:
+            # Burst used up with bytes still buffered: continue after other callbacks ran.
+            self._loop.call_soon(self._on_readable)
 
     def _on_message(self, client: mqtt.Client, userdata: object,
                     message: mqtt.MQTTMessage) -> None:
@@ -302,6 +308,7 @@ class MqttSource:
     def _on_socket_open(self, client: mqtt.Client, userdata: object, sock: Any) -> None:
         assert self._loop is not None
         self._sock = sock
+        self._client.reset_buffers()
         if isinstance(sock, socket.socket):
             # A larger receive buffer lets one readable event carry many messages.
             with contextlib.suppress(OSError):

@@ -180,14 +180,16 @@ class EmbeddedStore:
         count = len(rows)
         frame["seq"] = np.fromiter((r.seq for r in rows), np.int64, count)
         frame["quality"] = _objects(r.quality.value for r in rows)
-        # Column-wise gather; a missing reading becomes NULL (None in an object array).
-        for name, value_type in columns.items():
-            if value_type is ValueType.FLOAT:
-                values = [r.readings.get(name) for r in rows]
-                frame[name] = np.array(
-                    [None if v is None else float(v) for v in values], dtype=object)
-            else:
-                frame[name] = _objects(r.readings.get(name) for r in rows)
+        # Gather row-wise with C-level map/zip, then transpose; a missing reading becomes NULL
+        # (None in an object array). DuckDB casts to the column types on insert.
+        names_list = list(columns)
+        if rows:
+            cells = [tuple(map(r.readings.get, names_list)) for r in rows]
+            for name, column in zip(names_list, zip(*cells, strict=True), strict=True):
+                frame[name] = np.array(column, dtype=object)
+        else:
+            for name in names_list:
+                frame[name] = np.array([], dtype=object)
         names = ", ".join(_quote(n) for n in columns)
         sql = (f"INSERT INTO {_quote(measurement)} SELECT epoch_ms(ts), park, site, asset_type, "
                f"device_id, seq, quality, {names} FROM {{frame}}")
