@@ -41,7 +41,7 @@ def _create_session(port: int, client_id: str, topic: str = "+/+/+/+/+/+") -> No
     done = threading.Event()
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                          protocol=mqtt.MQTTv5)
-    client.on_subscribe = lambda *a: done.set()
+    client.on_subscribe = lambda *_: done.set()
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.properties import Properties
 
@@ -89,11 +89,12 @@ def _reference(port: int, url: str, total: int) -> float:
     done = threading.Event()
     start = time.perf_counter()
 
-    def on_message(client: Any, userdata: Any, message: Any) -> None:
+    def on_message(_client: Any, _userdata: Any, message: Any) -> None:
         nonlocal count
         parts = message.topic.split("/")
         body = json.loads(message.payload)
-        point = (Point("energy_meter").tag("park", parts[0]).tag("site", parts[1])
+        point: Any = Point("energy_meter")  # type: ignore[no-untyped-call]
+        point = (point.tag("park", parts[0]).tag("site", parts[1])
                  .tag("asset_type", parts[3]).tag("device_id", parts[4])
                  .field("seq", body["seq"]).time(body["ts"]))
         for key, value in body["readings"].items():
@@ -122,8 +123,8 @@ def _reference(port: int, url: str, total: int) -> float:
     elapsed = time.perf_counter() - start
     client.disconnect()
     client.loop_stop()
-    write_api.close()
-    client_db.close()
+    write_api.close()  # type: ignore[no-untyped-call]
+    client_db.close()  # type: ignore[no-untyped-call]
     return elapsed
 
 
@@ -169,10 +170,8 @@ def measure_collector(messages_total: int = 200_000, runs: int = 3) -> dict[str,
         messages_total: QoS 1 meter messages pre-loaded per run (about 540 bytes each).
         runs: repetitions; medians are reported.
     """
-    all_runs = []
     with tempfile.TemporaryDirectory(prefix="bench-collector-") as tmp:
-        for index in range(runs):
-            all_runs.append(one_run(messages_total, Path(tmp) / f"run{index}"))
+        all_runs = [one_run(messages_total, Path(tmp) / f"run{index}") for index in range(runs)]
     medians = {t: statistics.median(r[t]["msg_per_s"] for r in all_runs)
                for t in ("victoria_metrics", "duckdb", "reference")}
     return {

@@ -14,6 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+import duckdb
+
 from collector.config import DEFAULT_DB, ConfigError, load_config
 from collector.service import Collector
 from collector.source import MqttConnectError
@@ -213,8 +215,8 @@ def run_query(args: argparse.Namespace) -> int:
     try:
         with EmbeddedStore(args.db, read_only=True) as store:
             return _answer(store, args)
-    except (ValueError, RuntimeError) as exc:
-        # DuckDB's errors derive from these; a bad SQL statement or name lands here.
+    except (ValueError, duckdb.Error) as exc:
+        # A bad SQL statement, table or column name lands here.
         print(f"smartpark query: {exc}", file=sys.stderr)
         return 1
 
@@ -243,8 +245,8 @@ def _answer(store: EmbeddedStore, args: argparse.Namespace) -> int:
             for key, value in row.items():
                 print(f"  {key:<12} {value}", file=out)
     else:
-        columns = store.columns(args.statement)
-        _table(out, columns, [list(r) for r in store.query(args.statement)])
+        columns, rows = store.query_with_columns(args.statement)
+        _table(out, columns, [list(r) for r in rows])
     return 0
 
 

@@ -213,11 +213,13 @@ class EmbeddedStore:
         with self._lock:
             return self._con.execute(sql, params).fetchall()
 
-    def columns(self, sql: str, params: Sequence[object] | None = None) -> list[str]:
-        """Return the column names *sql* would produce."""
+    def query_with_columns(self, sql: str, params: Sequence[object] | None = None,
+                           ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run *sql* and return its column names and rows."""
         with self._lock:
             cursor = self._con.execute(sql, params)
-            return [d[0] for d in cursor.description]
+            names = [d[0] for d in cursor.description] if cursor.description else []
+            return names, cursor.fetchall()
 
     def tables(self) -> list[str]:
         """Return the names of the tables in the store."""

@@ -37,7 +37,8 @@ async def _collect(collector: Collector, items: Sequence[tuple[str, bytes]], por
     task = asyncio.create_task(collector.run(stop))
     end = time.monotonic() + 60
     while not collector.stats().connected:
-        assert time.monotonic() < end and not task.done()
+        assert time.monotonic() < end
+        assert not task.done()
         await asyncio.sleep(0.02)
     await asyncio.to_thread(publish_all, port, list(items))
     while collector.stats().acked < expected:
@@ -73,7 +74,7 @@ async def test_victoria_metrics_stores_every_message_with_escaped_tags(
     odd = "mtr a,b=c"
     items = messages(10, 30) + [telemetry(odd, seq) for seq in range(30)]
     config = _config(tmp_path, mosquitto, influx_url=victoria_metrics.url, influx_org="o",
-                     influx_bucket="b", influx_token="t")
+                     influx_bucket="b", influx_token="t")  # noqa: S106
     async with Collector(config) as collector:
         await _collect(collector, items, mosquitto.port, len(items))
     series = victoria_metrics.export('{__name__="energy_meter_seq"}')
@@ -147,5 +148,5 @@ async def test_unreachable_broker_fails_with_a_clear_message(tmp_path: Path) -> 
     """Starting against a port where nothing listens raises MqttConnectError naming it."""
     config = CollectorConfig(mqtt_port=1, db_path=tmp_path / "p.duckdb",
                              dead_letter_path=tmp_path / "d.jsonl").validate()
-    with pytest.raises(MqttConnectError, match="127.0.0.1:1"):
+    with pytest.raises(MqttConnectError, match=r"127\.0\.0\.1:1"):
         await Collector(config, sink=MemorySink()).run(asyncio.Event())

@@ -59,13 +59,13 @@ def _parse_value(text: str) -> FieldValue:
     return float(text)
 
 
-NAMES = st.text(st.characters(blacklist_characters="\n\r", blacklist_categories=("Cs",)),
+NAMES = st.text(st.characters(exclude_characters="\n\r", exclude_categories=["Cs"]),
                 min_size=1, max_size=20)
 VALUES = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.integers(-(2**63), 2**63 - 1),
     st.booleans(),
-    st.text(st.characters(blacklist_characters="\n\r", blacklist_categories=("Cs",)),
+    st.text(st.characters(exclude_characters="\n\r", exclude_categories=["Cs"]),
             max_size=30),
 )
 

@@ -52,7 +52,9 @@ async def test_valid_and_invalid_messages_are_stored_then_acked_in_order(tmp_pat
     assert [m.seq for m in sink.messages] == list(range(15))  # type: ignore[union-attr]
     stats = collector.stats()
     assert (stats.received, stats.written, stats.invalid) == (20, 15, 5)
-    assert stats.dead_lettered == 5 and stats.acked == 20 and stats.queue_depth == 0
+    assert stats.dead_lettered == 5
+    assert stats.acked == 20
+    assert stats.queue_depth == 0
     assert dict(stats.invalid_by_reason) == {"invalid_json": 2, "out_of_range": 1,
                                              "unencodable": 1, "unknown_asset_type": 1}
     lines = [orjson.loads(x) for x in (tmp_path / "dl.jsonl").read_bytes().splitlines()]
@@ -88,7 +90,8 @@ async def test_reading_pauses_at_max_pending_and_resumes(tmp_path: Path) -> None
     await _wait(lambda: source.handler is not None)
     for seq in range(30):
         source.feed(*telemetry("mtr-001", seq))
-    assert source.paused and collector.stats().paused == 1
+    assert source.paused
+    assert collector.stats().paused == 1
     assert collector.stats().queue_depth == 30
     sink.failures = 0
     await _wait(lambda: not source.paused)

@@ -1,0 +1,82 @@
+"""`smartpark collect` and `smartpark query` through their own argparse registration."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from collector.cli import parse_duration, register, summary
+from collector.stats import CollectorStats
+from collector.store import EmbeddedStore
+from tests.collector.test_store import _fill
+
+
+def _run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="smartpark")
+    register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """A store with a substation meter's hour of data."""
+    path = tmp_path / "p.duckdb"
+    with EmbeddedStore(path) as store:
+        _fill(store)
+    return path
+
+
+def test_query_devices_power_latest_sql(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each query form prints a table a person can read."""
+    assert _run(["query", "--db", str(db), "devices"]) == 0
+    out = capsys.readouterr().out
+    assert "mtr-ss01" in out
+    assert "gaps" in out
+    assert _run(["query", "--db", str(db), "power", "--device", "mtr-ss01", "--last", "1h",
+                 "--every", "5m"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 13
+    assert _run(["query", "--db", str(db), "latest", "--device", "mtr-ss01"]) == 0
+    assert "seq" in capsys.readouterr().out
+    assert _run(["query", "--db", str(db), "sql", "SELECT count(*) AS n FROM energy_meter"]) == 0
+    assert "61" in capsys.readouterr().out
+
+
+def test_query_errors(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Missing files, unknown devices and bad SQL exit non-zero with a message."""
+    assert _run(["query", "--db", str(tmp_path / "none.duckdb"), "devices"]) == 2
+    assert "no database" in capsys.readouterr().err
+    assert _run(["query", "--db", str(db), "power", "--device", "ghost"]) == 1
+    assert "no readings" in capsys.readouterr().err
+    assert _run(["query", "--db", str(db), "sql", "SELECT * FROM nowhere"]) == 1
+    assert "nowhere" in capsys.readouterr().err
+
+
+def test_collect_reports_configuration_errors(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad setting stops `collect` with exit code 2 and the reason."""
+    assert _run(["collect", "--batch-size", "0", "--dead-letter", str(tmp_path / "d")]) == 2
+    assert "batch.size" in capsys.readouterr().err
+
+
+def test_collect_reports_an_unreachable_broker(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Without a broker `collect` exits 1 naming the address."""
+    code = _run(["collect", "--mqtt-port", "1", "--db", str(tmp_path / "p.duckdb"),
+                 "--dead-letter", str(tmp_path / "d")])
+    assert code == 1
+    assert "127.0.0.1:1" in capsys.readouterr().err
+
+
+def test_durations_and_summary() -> None:
+    """Durations parse with units; the summary lists invalid reasons."""
+    assert parse_duration("5m").total_seconds() == 300
+    assert parse_duration("1.5h").total_seconds() == 5400
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_duration("soon")
+    text = summary(CollectorStats(received=3, invalid=1,
+                                  invalid_by_reason={"bad_type": 1}))  # type: ignore[arg-type]
+    assert "invalid bad_type: 1" in text

@@ -1,0 +1,88 @@
+"""Configuration: TOML, environment and flags, and start-up validation messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from collector.config import CollectorConfig, ConfigError, load_config
+
+
+def test_defaults_select_the_embedded_sink(tmp_path: Path) -> None:
+    """With no Influx URL the embedded DuckDB sink is chosen."""
+    config = load_config(env={}, overrides={"db_path": tmp_path / "x.duckdb",
+                                            "dead_letter_path": tmp_path / "d.jsonl"})
+    assert config.sink == "embedded"
+    assert config.topic == "+/+/+/+/+/+"
+
+
+def test_toml_then_env_then_flags(tmp_path: Path) -> None:
+    """Flags beat the environment, which beats the file."""
+    path = tmp_path / "c.toml"
+    path.write_text('[mqtt]\nport = 1884\nprotocol = "3.1.1"\n[batch]\nsize = 100\n'
+                    '[influx]\nurl = "http://a:8086"\norg = "o"\nbucket = "b"\n'
+                    f'[embedded]\npath = "{tmp_path / "db"}"\n'
+                    f'[dead_letter]\npath = "{tmp_path / "dl"}"\n')
+    config = load_config(path, env={"INFLUX_TOKEN": "secret", "SMARTPARK_MQTT_PORT": "1885"},
+                         overrides={"batch_size": 50, "mqtt_host": None})
+    assert (config.mqtt_port, config.batch_size, config.mqtt_protocol) == (1885, 50, "3.1.1")
+    assert config.sink == "influx"
+    assert config.token() == "secret"
+    assert "secret" not in repr(config)
+
+
+def test_token_file_is_read(tmp_path: Path) -> None:
+    """INFLUX_TOKEN_FILE provides the token when INFLUX_TOKEN is not set."""
+    token = tmp_path / "token"
+    token.write_text("abc\n")
+    config = load_config(env={"INFLUX_URL": "http://x", "INFLUX_ORG": "o",
+                              "INFLUX_BUCKET": "b", "INFLUX_TOKEN_FILE": str(token)},
+                         overrides={"dead_letter_path": tmp_path / "d"})
+    assert config.token() == "abc"
+    assert CollectorConfig().token() == ""
+
+
+@pytest.mark.parametrize(("env", "overrides", "message"), [
+    ({"INFLUX_URL": "http://x", "INFLUX_ORG": "o", "INFLUX_BUCKET": "b"}, {},
+     "INFLUX_TOKEN is not set"),
+    ({"INFLUX_URL": "http://x", "INFLUX_BUCKET": "b"}, {}, "INFLUX_ORG is not set"),
+    ({"INFLUX_URL": "ftp://x"}, {}, "expected an http"),
+    ({"INFLUX_URL": "http://x", "INFLUX_ORG": "o", "INFLUX_BUCKET": "b",
+      "INFLUX_TOKEN_FILE": "/nonexistent/t"}, {}, "a readable file"),
+    ({}, {"batch_size": 0}, "batch.size / --batch-size is 0"),
+    ({}, {"max_pending": 10, "batch_size": 20}, "at least batch.size"),
+    ({}, {"mqtt_port": 70000}, "<= 65535"),
+    ({}, {"mqtt_protocol": "4"}, "'5' or '3.1.1'"),
+    ({}, {"client_id": ""}, "non-empty client id"),
+    ({}, {"topic": "a/#/b"}, "topic filter"),
+    ({}, {"db_path": "/proc/1/x/y.duckdb"}, "writable directory"),
+    ({"SMARTPARK_MQTT_PORT": "many"}, {}, "SMARTPARK_MQTT_PORT is 'many'; expected an int"),
+    ({}, {"nonsense": 1}, "unknown setting"),
+])
+def test_bad_settings_give_actionable_errors(tmp_path: Path, env: dict[str, str],
+                                             overrides: dict[str, object], message: str) -> None:
+    """Each bad setting names itself, its value and what was expected."""
+    base: dict[str, object] = {"dead_letter_path": tmp_path / "d"}
+    base.update(overrides)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("|", r"\|")):
+        load_config(env=env, overrides=base)
+
+
+def test_bad_config_files(tmp_path: Path) -> None:
+    """Missing files, invalid TOML, unknown keys and wrong types are reported with the path."""
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(tmp_path / "missing.toml", env={})
+    bad = tmp_path / "bad.toml"
+    for text, message in [("[mqtt\n", "not valid TOML"), ("x = 1\n", "must be a table"),
+                          ("[mqtt]\nprot = 1\n", "unknown setting 'mqtt.prot'"),
+                          ("[batch]\nsize = 1.5\n", "batch.size is 1.5"),
+                          ("[batch]\ninterval_s = true\n", "expected a float")]:
+        bad.write_text(text)
+        with pytest.raises(ConfigError, match=message):
+            load_config(bad, env={})
+    assert load_config(env={}, overrides={"mqtt_protocol": "311", "retry_max_s": 1,
+                                          "dead_letter_path": tmp_path / "d"}).mqtt_protocol \
+        == "3.1.1"
+    with pytest.raises(ConfigError, match=r"retry\.max_s"):
+        CollectorConfig(retry_initial_s=2, retry_max_s=1).validate()

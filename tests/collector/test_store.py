@@ -1,0 +1,71 @@
+"""The embedded DuckDB store: columnar inserts and the query helpers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from collector.store import DeadLetter, EmbeddedStore
+from parkwire import Channel, DeviceState, Domain, Event, Quality, Status, Telemetry, Topic
+from tests.collector.helpers import T0, meter_reading, meter_topic
+
+
+def _fill(store: EmbeddedStore) -> None:
+    topic = meter_topic("mtr-ss01", asset="mv_meter")
+    rows = [Telemetry(topic, T0 + i * 60_000, i, meter_reading(i)) for i in range(60)]
+    partial = Telemetry(meter_topic("mtr-002"), T0, 7, {"p_kw": 3}, Quality.STALE)
+    status = Status(meter_topic("mtr-002").with_channel(Channel.STATUS), T0, DeviceState.ONLINE)
+    event_topic = Topic("refpark", "s", Domain.ENERGY, "meter", "mtr-002", Channel.EVENT)
+    event = Event(event_topic, T0, 3, "breaker_trip", {"phase": "a", "amps": 1.5})
+    dead = DeadLetter(T0, "a/b", "invalid_json", "payload is not JSON", "{x", "utf-8")
+    store.insert([*rows, partial, status, event], [dead])
+
+
+def test_insert_and_count_by_device(tmp_path: Path) -> None:
+    """Counts and seq ranges per device come back; missing readings are NULL; ints cast."""
+    with EmbeddedStore(tmp_path / "sub" / "p.duckdb") as store:
+        _fill(store)
+        assert store.count_by_device() == {"mtr-002": (1, 7, 7, 1), "mtr-ss01": (60, 0, 59, 60)}
+        row = store.query("SELECT p_kw, q_kvar, quality FROM energy_meter WHERE seq = 7 "
+                          "AND device_id = 'mtr-002'")
+        assert row == [(3.0, None, "stale")]
+        assert store.query("SELECT state FROM device_status") == [("online",)]
+        assert store.query("SELECT event, data FROM event") == [
+            ("breaker_trip", '{"phase":"a","amps":1.5}')]
+        assert store.query("SELECT reason FROM dead_letter") == [("invalid_json",)]
+        assert {"energy_meter", "event", "device_status", "dead_letter"} <= set(store.tables())
+        store.insert([])
+
+
+def test_latest_bucket_mean_and_time_range(tmp_path: Path) -> None:
+    """latest, bucket_mean and time_range answer from the stored rows."""
+    with EmbeddedStore(tmp_path / "p.duckdb") as store:
+        _fill(store)
+        latest = store.latest(device_id="mtr-ss01")
+        assert latest["mtr-ss01"]["seq"] == 59
+        assert set(store.latest()) == {"mtr-002", "mtr-ss01"}
+        assert store.latest("device_status")["mtr-002"]["state"] == "online"
+        start = datetime.fromtimestamp(T0 / 1000, UTC)
+        end = datetime.fromtimestamp((T0 + 3_600_000) / 1000, UTC)
+        means = store.bucket_mean("mtr-ss01", "p_kw", start=start, end=end, bucket="5 minutes")
+        assert len(means) == 12
+        expected = sum(500.0 + (i % 97) * 1.25 for i in range(5)) / 5
+        assert means[0][0] == start.replace(tzinfo=None)
+        assert means[0][1] == pytest.approx(expected)
+        assert store.time_range(device_id="mtr-ss01") is not None
+        assert store.time_range(device_id="nobody") is None
+        with pytest.raises(ValueError, match="no quantity"):
+            store.bucket_mean("mtr-ss01", "volts", start=start, end=end, bucket="5 minutes")
+        with pytest.raises(ValueError, match="no table"):
+            store.count_by_device("nope")
+        assert store.query_with_columns("SELECT 1 AS one") == (["one"], [(1,)])
+
+
+def test_read_only_store_sees_committed_rows(tmp_path: Path) -> None:
+    """A read-only open after close sees what was committed."""
+    with EmbeddedStore(tmp_path / "p.duckdb") as store:
+        _fill(store)
+    with EmbeddedStore(tmp_path / "p.duckdb", read_only=True) as store:
+        assert store.count_by_device()["mtr-ss01"][0] == 60
