@@ -43,7 +43,7 @@ class Benchmark:
 BENCHMARKS: list[Benchmark] = [
     Benchmark("generation", "benchmarks.bench_generation", "measure_generation"),
     Benchmark("publish", "benchmarks.bench_publish", "measure_publish",
-              full={"messages": 200_000, "runs": 3},
+              full={"messages": 100_000, "runs": 3},
               quick={"messages": 30_000, "runs": 1}),
     Benchmark("collector", "benchmarks.bench_collector", "measure_collector",
               full={"messages_total": 200_000, "runs": 3},
