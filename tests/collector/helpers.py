@@ -62,9 +62,12 @@ def publish_all(port: int, items: list[tuple[str, bytes]], qos: int = 1) -> None
     client.connect("127.0.0.1", port)
     client.loop_start()
     try:
-        infos = [client.publish(topic, payload, qos=qos) for topic, payload in items]
-        for info in infos:
-            info.wait_for_publish(timeout=60)
+        # Packet ids wrap at 65535, so wait for each chunk before reusing them.
+        for start in range(0, len(items), 30_000):
+            infos = [client.publish(topic, payload, qos=qos)
+                     for topic, payload in items[start:start + 30_000]]
+            for info in infos:
+                info.wait_for_publish(timeout=60)
     finally:
         client.disconnect()
         client.loop_stop()

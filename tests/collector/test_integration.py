@@ -150,3 +150,35 @@ async def test_unreachable_broker_fails_with_a_clear_message(tmp_path: Path) -> 
                              dead_letter_path=tmp_path / "d.jsonl").validate()
     with pytest.raises(MqttConnectError, match=r"127\.0\.0\.1:1"):
         await Collector(config, sink=MemorySink()).run(asyncio.Event())
+
+
+async def test_broker_restart_reconnects_and_loses_nothing(
+        tmp_path: Path, mosquitto: Mosquitto) -> None:
+    """After the broker restarts the collector reconnects and every message is stored."""
+    config = _config(tmp_path, mosquitto)
+    async with Collector(config) as collector:
+        stop = asyncio.Event()
+        task = asyncio.create_task(collector.run(stop))
+        end = time.monotonic() + 60
+        while not collector.stats().connected:
+            assert time.monotonic() < end
+            await asyncio.sleep(0.02)
+        await asyncio.to_thread(publish_all, mosquitto.port, messages(5, 20))
+        while collector.stats().acked < 100:
+            assert time.monotonic() < end
+            await asyncio.sleep(0.02)
+        await asyncio.to_thread(mosquitto.restart)
+        while not collector.stats().connected:
+            assert time.monotonic() < end, "no reconnect"
+            await asyncio.sleep(0.05)
+        later = [telemetry(f"mtr-{d:03d}", s) for s in range(20, 40) for d in range(5)]
+        await asyncio.to_thread(publish_all, mosquitto.port, later)
+        while collector.stats().written < 200:
+            assert time.monotonic() < end, collector.stats()
+            await asyncio.sleep(0.02)
+        stop.set()
+        await task
+    with EmbeddedStore(config.db_path) as store:
+        counts = store.count_by_device()
+    assert {d: (lo, hi, n) for d, (_, lo, hi, n) in counts.items()} == {
+        f"mtr-{d:03d}": (0, 39, 40) for d in range(5)}
