@@ -7,6 +7,7 @@ Each server is a child process with its own temporary directory; ``stop()`` (or 
 from __future__ import annotations
 
 import contextlib
+import getpass
 import json
 import shutil
 import socket
@@ -20,21 +21,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-#: Mosquitto settings every config smartpark starts or ships must state explicitly.
-#: The default max_queued_messages (1000) silently drops messages for a slow subscriber.
-MOSQUITTO_LIMITS = """\
-max_queued_messages 1000000
-max_queued_bytes 0
-max_inflight_messages 0
-message_size_limit 0
-set_tcp_nodelay true
-"""
+from smartpark.broker import MOSQUITTO_LIMITS, free_port
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["MOSQUITTO_LIMITS", "Mosquitto", "VictoriaMetrics", "free_port", "wait_for_port"]
+
 
 def wait_for_port(
     port: int, timeout: float = 10.0, process: subprocess.Popen[bytes] | None = None
@@ -121,6 +111,9 @@ class Mosquitto(_Server):
         conf = self.workdir / "mosquitto.conf"
         conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
+            # Started as root, mosquitto would switch to the `mosquitto` user, which cannot
+            # write its persistence file into pytest's private temporary directory.
+            f"user {getpass.getuser()}\n"
             "allow_anonymous true\n"
             "persistence true\n"
             f"persistence_location {self.workdir}/\n"
