@@ -67,54 +67,50 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _readings(blocks: tuple[ValueBlock, ...], n: int) -> list[list[dict[str, float]]]:
-    """Return, per block, the readings dict of every (step, device), step-major."""
-    out = []
-    for block in blocks:
-        names = block.fields
-        rows = block.data.reshape(n * len(block.topics), len(names)).tolist()
-        out.append([dict(zip(names, row, strict=True)) for row in rows])
-    return out
-
-
-def _lines(blocks: tuple[ValueBlock, ...], t_ms: npt.NDArray[np.int64], seq0: int,
-           *, wrap: bool) -> list[Any]:
-    """Build every message, time-ordered: line dicts (*wrap*) or (topic, payload dict) pairs."""
+def _line_dicts(blocks: tuple[ValueBlock, ...], t_ms: npt.NDArray[np.int64],
+                seq0: int) -> list[dict[str, Any]]:
+    """Return one ``{"topic", "payload"}`` dict per message, all devices of step 0 first."""
     n = len(t_ms)
     stamps = [format_ts(t) for t in t_ms.tolist()]
-    readings = _readings(blocks, n)
-    parts = [(block.topics, values, len(block.topics))
-             for block, values in zip(blocks, readings, strict=True)]
-    out: list[Any] = []
-    extend = out.extend
+    parts = []
+    for block in blocks:
+        names = block.fields
+        # One C call turns the rounded block into Python floats; zip pairs them with names.
+        rows = block.data.reshape(n * len(block.topics), len(names)).tolist()
+        parts.append((block.topics, [dict(zip(names, row, strict=True)) for row in rows]))
+    lines: list[dict[str, Any]] = []
+    extend = lines.extend
     for step in range(n):
         ts, seq = stamps[step], seq0 + step
-        for topics, values, m in parts:
-            chunk = values[step * m:(step + 1) * m]
-            if wrap:
-                extend([{"topic": topic, "payload": {"v": SCHEMA_VERSION, "ts": ts, "seq": seq,
-                                                     "readings": r}}
-                        for topic, r in zip(topics, chunk, strict=True)])
-            else:
-                extend([(topic, {"v": SCHEMA_VERSION, "ts": ts, "seq": seq, "readings": r})
-                        for topic, r in zip(topics, chunk, strict=True)])
-    return out
-
-
-def messages(blocks: tuple[ValueBlock, ...], t_ms: npt.NDArray[np.int64],
-             seq0: int) -> list[tuple[str, bytes]]:
-    """Return (topic, payload bytes) for every message, time-ordered."""
-    with _no_gc():
-        pairs = _lines(blocks, t_ms, seq0, wrap=False)
-        return [(topic, orjson.dumps(body)) for topic, body in pairs]
+        for topics, readings in parts:
+            m = len(topics)
+            extend([{"topic": topic, "payload": {"v": SCHEMA_VERSION, "ts": ts, "seq": seq,
+                                                 "readings": values}}
+                    for topic, values in zip(topics, readings[step * m:(step + 1) * m],
+                                             strict=True)])
+    return lines
 
 
 def to_jsonl(blocks: tuple[ValueBlock, ...], t_ms: npt.NDArray[np.int64], seq0: int) -> bytes:
     """Return one ``{"topic":...,"payload":{...}}`` line per message, time-ordered."""
     with _no_gc():
-        lines = _lines(blocks, t_ms, seq0, wrap=True)
+        lines = _line_dicts(blocks, t_ms, seq0)
         if not lines:
             return b""
         # One orjson call for the whole window, then split the array into lines in one pass.
         dumped = orjson.dumps(lines)
     return dumped[1:-1].replace(_JOIN, _NEWLINE_JOIN) + b"\n"
+
+
+def messages(blocks: tuple[ValueBlock, ...], t_ms: npt.NDArray[np.int64],
+             seq0: int) -> list[tuple[str, bytes]]:
+    """Return (topic, payload bytes) for every message, time-ordered."""
+    text = to_jsonl(blocks, t_ms, seq0)
+    if not text:
+        return []
+    lines = text[:-1].split(b"\n")
+    topics = [topic for block in blocks for topic in block.topics] * len(t_ms)
+    # Each line is {"topic":"<topic>","payload":<payload>} and topics are ASCII slugs, so the
+    # payload starts len('{"topic":"' + topic + '","payload":') bytes in and ends before "}".
+    return [(topic, line[len(topic) + 22:-1])
+            for topic, line in zip(topics, lines, strict=True)]

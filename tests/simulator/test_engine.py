@@ -75,6 +75,19 @@ def test_payloads_are_parkwire_encode_byte_for_byte(minipark: Scenario) -> None:
         assert line == prefix + payload + b"}"
 
 
+def test_jsonl_matches_an_independent_parkwire_encoding(minipark: Scenario) -> None:
+    """Lines rebuilt from the numeric blocks with parkwire.encode equal to_jsonl exactly."""
+    window = Engine(minipark, 8, MONDAY_MS).generate(25)
+    expected = []
+    for step, ts in enumerate(window.t_ms.tolist()):
+        for block in window.blocks:
+            for j, topic in enumerate(block.topics):
+                readings = dict(zip(block.fields, block.data[step, j].tolist(), strict=True))
+                payload = parkwire.encode(Telemetry(Topic.parse(topic), ts, step, readings))
+                expected.append(b'{"topic":"%s","payload":%s}\n' % (topic.encode(), payload))
+    assert window.to_jsonl() == b"".join(expected)
+
+
 def test_every_reading_of_refpark_decodes(refpark_hour: list[tuple[str, bytes]]) -> None:
     """An hour of the reference park passes the contract's validation (all ranges)."""
     for topic, payload in refpark_hour:
