@@ -217,7 +217,12 @@ class MqttSource:
     def _on_readable(self) -> None:
         client = self._client
         for _ in range(READ_BURST):
+            if client.buffered:
+                client.read_publishes(self._deliver, READ_BURST)
+                if self._paused:
+                    return
             before = self._delivered
+            # paho reads the next packet: a PUBLISH split across recv calls, or anything else.
             rc = client.loop_read()
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or self._paused:
                 return
@@ -227,6 +232,15 @@ class MqttSource:
         if client.buffered and self._loop is not None:
             # Burst used up with bytes still buffered: continue after other callbacks ran.
             self._loop.call_soon(self._on_readable)
+
+    def _deliver(self, topic: str, payload: bytes, mid: int, qos: int) -> bool:
+        """Fast-path delivery of one PUBLISH; returns whether to keep reading."""
+        self._delivered += 1
+        if self._ready is not None and not self._ready.done():
+            self._set_ready()
+        assert self._handler is not None
+        self._handler(topic, payload, mid, qos)
+        return not self._paused
 
     def _on_message(self, client: mqtt.Client, userdata: object,
                     message: mqtt.MQTTMessage) -> None:
