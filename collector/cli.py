@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import signal
 import sys
@@ -215,6 +216,10 @@ def run_query(args: argparse.Namespace) -> int:
     try:
         with EmbeddedStore(args.db, read_only=True) as store:
             return _answer(store, args)
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) stopped early; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ValueError, duckdb.Error) as exc:
         # A bad SQL statement, table or column name lands here.
         print(f"smartpark query: {exc}", file=sys.stderr)
