@@ -12,6 +12,10 @@ first publish until the subscriber has them all.
 * ``mosquitto_pub``: the C client, ``mosquitto_pub -l`` fed the payload lines on stdin. It
   publishes every line to ONE topic (that is how ``-l`` works); topics are about as long.
 
+A run in which the subscriber did not get every message within 20 s of the publisher
+finishing is left out of the rate and counted in ``messages_lost`` (``mosquitto_pub -l`` at
+QoS 1 can exit before its queue is flushed).
+
 Run ``python benchmarks/bench_publish.py`` (or ``benchmarks/run.py``). Medians of --runs.
 """
 
@@ -51,15 +55,25 @@ def refpark_steps(messages: int) -> list[list[tuple[str, bytes]]]:
 
 
 class _Counter:
-    def __init__(self, port: int, total: int, qos: int) -> None:
-        self.proc = subprocess.Popen(
-            [require_binary("mosquitto_sub"), "-p", str(port), "-t", "#", "-q", str(qos),
-             "-C", str(total)], stdout=subprocess.DEVNULL)
+    """A mosquitto_sub that exits after *total* messages; one payload line each in a file."""
+
+    def __init__(self, port: int, total: int, qos: int, sink: Path) -> None:
+        self.sink = sink
+        with sink.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [require_binary("mosquitto_sub"), "-p", str(port), "-t", "#", "-q", str(qos),
+                 "-C", str(total)], stdout=out)
         time.sleep(0.3)  # let the subscription register
 
-    def wait(self) -> float:
-        self.proc.wait(timeout=600)
-        return time.perf_counter()
+    def wait(self, grace_s: float = 20.0) -> tuple[float, int]:
+        """Return (time all arrived, count); after *grace_s* without them, give up."""
+        try:
+            self.proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        done = time.perf_counter()
+        return done, self.sink.read_bytes().count(b"\n")
 
 
 def _ours(port: int, steps: list[list[tuple[str, bytes]]], qos: int) -> float:
@@ -121,17 +135,24 @@ def measure_publish(messages: int = 100_000, runs: int = 3,
     with tempfile.TemporaryDirectory(prefix="bench-publish-") as tmp:
         for qos in qos_levels:
             rates: dict[str, list[float]] = {name: [] for name in PUBLISHERS}
+            lost: dict[str, int] = dict.fromkeys(PUBLISHERS, 0)
             for run in range(runs):
                 for name, publish in PUBLISHERS.items():
-                    with Mosquitto(Path(tmp) / f"q{qos}-{run}-{name}") as broker:
-                        counter = _Counter(broker.port, total, qos)
+                    work = Path(tmp) / f"q{qos}-{run}-{name}"
+                    with Mosquitto(work) as broker:
+                        counter = _Counter(broker.port, total, qos, Path(tmp) / f"{work.name}.txt")
                         start = publish(broker.port, steps, qos)
-                        rates[name].append(total / (counter.wait() - start))
-            med = {name: statistics.median(r) for name, r in rates.items()}
+                        done, got = counter.wait()
+                    lost[name] += total - got
+                    if got == total:
+                        rates[name].append(total / (done - start))
+            med = {name: statistics.median(r) if r else float("nan") for name, r in rates.items()}
             result[f"qos{qos}"] = {
-                **{f"{name}_msg_per_s": round(v) for name, v in med.items()},
+                **{f"{name}_msg_per_s": round(v) if r else None
+                   for (name, v), r in zip(med.items(), rates.values(), strict=True)},
                 "ratio_vs_bare_paho": round(med["smartpark"] / med["bare_paho"], 2),
                 "ratio_vs_mosquitto_pub": round(med["smartpark"] / med["mosquitto_pub"], 2),
+                "messages_lost": lost,
                 "per_run": {name: [round(v) for v in r] for name, r in rates.items()},
             }
     return result

@@ -159,9 +159,17 @@ class GatewayPublisher:
         else:
             await self._publish_acked(encoded)
 
+    async def _ready_or_count(self, pending: int) -> MqttConnection:
+        """Return an open connection; if none comes, count *pending* messages as failed."""
+        try:
+            return await self._ready()
+        except (MqttError, PublisherStopped):
+            self._failed += pending
+            raise
+
     async def _publish_qos0(self, encoded: list[tuple[bytes, bytes]]) -> None:
         while True:
-            conn = await self._ready()
+            conn = await self._ready_or_count(len(encoded))
             try:
                 conn.write_qos0(encoded)
             except MqttError:
@@ -175,7 +183,7 @@ class GatewayPublisher:
         pending = encoded
         qos = self.settings.qos
         while pending:
-            conn = await self._ready()
+            conn = await self._ready_or_count(len(pending))
             before = conn.sent
             try:
                 await conn.publish_many(pending, qos)

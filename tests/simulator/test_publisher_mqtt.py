@@ -239,10 +239,7 @@ async def test_tls_with_password_login(tmp_path: Path, subscribers: list[Subscri
     tls_port = free_port()
     extra = (f"listener {tls_port} 127.0.0.1\n"
              f"cafile {certs['ca']}\ncertfile {certs['server']}\nkeyfile {certs['server-key']}\n"
-             f"allow_anonymous false\npassword_file {passwd}\n"
-             # As root, mosquitto would switch to its own user, which cannot read pytest's
-             # private temporary directory; the setting is ignored when not root.
-             "user root\n")
+             f"allow_anonymous false\npassword_file {passwd}\n")
     with Mosquitto(tmp_path / "m", extra_config=extra) as broker:
         tls = TlsOptions(ca_file=str(certs["ca"]))
         good = ConnectOptions(port=tls_port, tls=tls, username=USER, password=PASSWORD)
@@ -261,3 +258,63 @@ async def test_tls_with_password_login(tmp_path: Path, subscribers: list[Subscri
             protocol=5))
         await insecure.disconnect()
         assert broker.port != tls_port
+
+
+async def test_keepalive_pings_keep_an_idle_connection_open(mosquitto: Mosquitto) -> None:
+    """With keepalive 1 s, an idle connection survives several keep-alive periods."""
+    conn = await MqttConnection.open(ConnectOptions(port=mosquitto.port, keepalive=1))
+    await asyncio.sleep(2.2)
+    assert conn.is_open
+    await conn.publish("k/t", b"1", qos=1)
+    await conn.wait_all_acked()
+    await conn.disconnect()
+    with pytest.raises(MqttError, match="closed"):
+        await conn.publish("k/t", b"2")
+
+
+async def test_qos0_publishing_resumes_after_a_broker_restart(mosquitto: Mosquitto) -> None:
+    """At QoS 0 a step published while the broker is down goes out after reconnecting."""
+    settings = PublisherSettings(ConnectOptions(port=mosquitto.port), reconnect_min_s=0.05)
+    pub = GatewayPublisher(settings, "z/gateway/status", ["z/d/status"],
+                           status_payload=fake_status, now_ms=lambda: 0)
+    await pub.start()
+    await asyncio.to_thread(mosquitto.kill)
+    for _ in range(500):
+        if not pub.connected:
+            break
+        await asyncio.sleep(0.01)
+    restart = asyncio.create_task(asyncio.to_thread(mosquitto.start))
+    await pub.publish([("z/t", b"x")] * 10)
+    await restart
+    assert pub.reconnects == 1
+    assert pub.published == 10
+    await pub.close()
+
+
+async def test_stop_while_waiting_for_the_broker(mosquitto: Mosquitto) -> None:
+    """A stop request ends the reconnect wait at once and counts unacked messages as failed."""
+    from simulator.publisher import PublisherStopped
+
+    stop = asyncio.Event()
+    settings = PublisherSettings(ConnectOptions(port=mosquitto.port, connect_timeout=1),
+                                 qos=1, reconnect_min_s=5, give_up_after_s=60)
+    pub = GatewayPublisher(settings, "s/gateway/status", [], status_payload=fake_status,
+                           now_ms=lambda: 0, stop=stop)
+    await pub.start()
+    await pub.publish([("s/t", b"0")] * 10)
+    mosquitto.kill()
+    for _ in range(500):
+        if not pub.connected:
+            break
+        await asyncio.sleep(0.01)
+    asyncio.get_running_loop().call_later(0.3, stop.set)
+    with pytest.raises(PublisherStopped):
+        await pub.publish([("s/t", b"1")] * 10)
+    await pub.close()
+    assert pub.published + pub.failed == 20
+
+
+def test_publisher_settings_validate_qos() -> None:
+    """A QoS other than 0, 1 or 2 is refused with the allowed values."""
+    with pytest.raises(ValueError, match="0, 1 or 2"):
+        PublisherSettings(qos=3)
