@@ -363,30 +363,54 @@ class _Run:
 
     async def _loop(self, out: IO[bytes] | None) -> None:
         stats = self.stats
+        devices = len(self.engine.devices)
         while (steps := self._window_steps()) > 0:
             window = self.engine.generate(steps)
-            msgs = window.messages()
-            bounds = window.step_bounds()
-            for k, t_ms in enumerate(window.t_ms.tolist()):
-                if self.plan.paced:
-                    await _wait_due(self.pacer, t_ms, self.stop)
-                    if self.stop.is_set():
-                        return  # paced windows hold one step: nothing of it was sent
-                self.sim_now = t_ms
-                if self.publisher is not None:
-                    await self.publisher.publish(msgs[bounds[k]:bounds[k + 1]])
-                stats.steps += 1
-                stats.generated += bounds[k + 1] - bounds[k]
-                stats.sim_end_ms = t_ms + self.interval
-            if out is not None:
-                out.write(window.to_jsonl())
-                out.flush()
-                stats.written += len(msgs)
-            self.last_payload.update(msgs)
+            # Encode only what is used: JSON lines for a file, (topic, payload) pairs for MQTT.
+            jsonl = window.to_jsonl() if out is not None else b""
+            if self.publisher is None and not self.plan.paced:
+                count = window.step_bounds()[-1]
+                self._count_window(window.t_ms.tolist(), count)
+                if out is not None:
+                    out.write(jsonl)
+                    out.flush()
+                    stats.written += count
+                    self._remember_last_step(jsonl[:-1].rsplit(b"\n", devices)[-devices:])
+                else:  # a dry run: encode only to learn the last sequence numbers
+                    self.last_payload.update(window.messages()[-devices:])
+            else:
+                msgs = window.messages()
+                bounds = window.step_bounds()
+                for k, t_ms in enumerate(window.t_ms.tolist()):
+                    if self.plan.paced:
+                        await _wait_due(self.pacer, t_ms, self.stop)
+                        if self.stop.is_set():
+                            return  # paced windows hold one step: nothing of it was sent
+                    self.sim_now = t_ms
+                    if self.publisher is not None:
+                        await self.publisher.publish(msgs[bounds[k]:bounds[k + 1]])
+                    self._count_window([t_ms], bounds[k + 1] - bounds[k])
+                if out is not None:
+                    out.write(jsonl)
+                    out.flush()
+                    stats.written += len(msgs)
+                self.last_payload.update(msgs)
             now = self.clock.now()
             if now - self.last_progress >= self.progress_every_s:
                 self.last_progress = now
                 self._report()
+
+    def _count_window(self, times: list[int], messages: int) -> None:
+        """Account for steps that were sent (or written)."""
+        self.stats.steps += len(times)
+        self.stats.generated += messages
+        self.stats.sim_end_ms = times[-1] + self.interval
+
+    def _remember_last_step(self, lines: list[bytes]) -> None:
+        """Keep each device's last payload from a window's last step of JSON lines."""
+        for line in lines:
+            record = orjson.loads(line)
+            self.last_payload[record["topic"]] = orjson.dumps(record["payload"])
 
     def _report(self) -> None:
         if self.on_progress is None:
