@@ -182,3 +182,37 @@ async def test_broker_restart_reconnects_and_loses_nothing(
         counts = store.count_by_device()
     assert {d: (lo, hi, n) for d, (_, lo, hi, n) in counts.items()} == {
         f"mtr-{d:03d}": (0, 39, 40) for d in range(5)}
+
+
+def test_smartpark_collect_stops_cleanly_on_sigterm(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    """`smartpark collect` stores what it got, prints a summary and exits 0 on SIGTERM."""
+    import signal
+    import subprocess
+    import sys
+
+    code = ("import sys; from collector.cli import register; import argparse; "
+            "p = argparse.ArgumentParser(); register(p.add_subparsers()); "
+            "a = p.parse_args(sys.argv[1:]); sys.exit(a.handler(a))")
+    db = tmp_path / "p.duckdb"
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, "collect", "--mqtt-port", str(mosquitto.port),
+         "--db", str(db), "--dead-letter", str(tmp_path / "d.jsonl"), "--progress",
+         "--client-id", "cli-test"],
+        stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        assert process.stderr is not None
+        while "connected to" not in process.stderr.readline():
+            assert time.monotonic() < deadline
+        publish_all(mosquitto.port, messages(3, 10))
+        time.sleep(1.5)  # at least one batch interval, so the status line has run too
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0
+    assert "received 30, written 30" in err
+    with EmbeddedStore(db) as store:
+        assert sum(c for c, *_ in store.count_by_device().values()) == 30
