@@ -25,7 +25,17 @@ from collector.lineprotocol import (
     format_value,
     series_key,
 )
-from parkwire import ASSET_TYPES, Event, Message, Quality, Status, Telemetry, Topic, ValueType
+from parkwire import (
+    ASSET_TYPES,
+    Event,
+    Message,
+    Quality,
+    Reading,
+    Status,
+    Telemetry,
+    Topic,
+    ValueType,
+)
 
 #: Measurement of status messages.
 STATUS_MEASUREMENT = "device_status"
@@ -96,6 +106,21 @@ def to_point(message: Message) -> Point:
     return Point(EVENT_MEASUREMENT, tags, event_fields(message), message.ts_ms)
 
 
+#: Cached per series: its topic, escaped "measurement,tags " prefix, per-quantity (key=, is
+#: float) and the %-formats already built for each ordered set of reading names ("" = none).
+_Series = tuple[Topic, str, dict[str, tuple[str, bool]], dict[tuple[str, ...], str]]
+
+
+_ONLY_FLOATS = {float}
+
+
+def _format_for(names: tuple[str, ...], template: dict[str, tuple[str, bool]]) -> str:
+    """Return ``"a=%r,b=%r"`` for *names* when all are float quantities, else ``""``."""
+    if not all(template[name][1] for name in names):
+        return ""
+    return ",".join(template[name][0].replace("%", "%%") + "%r" for name in names)
+
+
 class LineEncoder:
     """Encode messages to line protocol, caching each series' escaped prefix.
 
@@ -107,17 +132,17 @@ class LineEncoder:
         # Keyed by id(topic): parkwire hands out one Topic object per topic string, and hashing
         # a dataclass costs more than the rest of the lookup. Each entry keeps its Topic, so
         # the id cannot be reused while the entry exists; the identity check guards the rest.
-        self._series: dict[int, tuple[Topic, str, dict[str, tuple[str, bool]]]] = {}
+        self._series: dict[int, _Series] = {}
         self._max = max_cached_series
 
-    def _entry(self, topic: Topic) -> tuple[Topic, str, dict[str, tuple[str, bool]]]:
+    def _entry(self, topic: Topic) -> _Series:
         asset = ASSET_TYPES[topic.asset_type]
         prefix = series_key(asset.measurement, tags_of(topic).items()) + " "
         template = {q.name: (q.name + "=", q.value_type is ValueType.FLOAT)
                     for q in asset.quantities.values()}
         if len(self._series) >= self._max:
             self._series.clear()
-        entry = (topic, prefix, template)
+        entry: _Series = (topic, prefix, template, {})
         self._series[id(topic)] = entry
         return entry
 
@@ -132,20 +157,41 @@ class LineEncoder:
             entry = self._series.get(id(topic))
             if entry is None or entry[0] is not topic:
                 entry = self._entry(topic)
-            template = entry[2]
-            parts = []
-            for name, value in message.readings.items():
-                key, is_float = template[name]
-                if type(value) is float:
-                    parts.append(key + repr(value))
-                elif is_float:
-                    parts.append(key + repr(float(value)))
-                else:
-                    parts.append(key + format_value(value))
-            parts.append(f"seq={message.seq}i")
+            readings = message.readings
+            names = tuple(readings)
+            formats = entry[3]
+            fmt = formats.get(names)
+            if fmt is None:
+                fmt = formats[names] = _format_for(names, entry[2])
+            values = tuple(readings.values())
+            if fmt and set(map(type, values)) == _ONLY_FLOATS:
+                # Every reading is a float of a float quantity: one C-level %-format writes
+                # them all, with the same repr() digits as the one-by-one path.
+                body = fmt % values
+            else:
+                body = self._fields_one_by_one(readings, entry[2])
             if message.quality is not Quality.GOOD:
-                parts.append(f'quality="{message.quality.value}"')
-            return f"{entry[1]}{','.join(parts)} {message.ts_ms}"
+                return (f'{entry[1]}{body},seq={message.seq}i,'
+                        f'quality="{message.quality.value}" {message.ts_ms}')
+            return f"{entry[1]}{body},seq={message.seq}i {message.ts_ms}"
+        return self._encode_point(message)
+
+    @staticmethod
+    def _fields_one_by_one(readings: Mapping[str, Reading],
+                           template: dict[str, tuple[str, bool]]) -> str:
+        parts = []
+        for name, value in readings.items():
+            key, is_float = template[name]
+            if type(value) is float:
+                parts.append(key + repr(value))
+            elif is_float:
+                parts.append(key + repr(float(value)))
+            else:
+                parts.append(key + format_value(value))
+        return ",".join(parts)
+
+    @staticmethod
+    def _encode_point(message: Message) -> str:
         point = to_point(message)
         fields = ",".join(
             f"{escape_key(k, 'field key')}={format_value(v)}" for k, v in point.fields.items()
