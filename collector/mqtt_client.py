@@ -20,11 +20,16 @@ tests run the collector through this class against a real broker.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+
+#: PUBACK fixed header: packet type 4, remaining length 2 (the packet id follows).
+PUBACK = PacketTypes.PUBACK << 4
+_PUBACK_HEAD = bytes((PUBACK, 2))
 
 #: Bytes asked of the socket per ``recv``.
 RECV_CHUNK = 256 * 1024
@@ -46,6 +51,19 @@ class BufferedClient(mqtt.Client):
     def buffered(self) -> bool:
         """Whether received bytes are waiting in the buffer (the socket may look idle)."""
         return self._rpos < len(self._rbuf)
+
+    def ack_many(self, mids: Sequence[int]) -> None:
+        """Queue the PUBACKs of *mids* as one write, in order.
+
+        paho builds, queues and signals one packet per ``ack()``; at tens of thousands of
+        messages a second that is a tenth of the collector's time. A PUBACK with success is
+        the same four bytes in MQTT 3.1.1 and 5 (type, length 2, packet id), so a batch's
+        acknowledgements are joined and handed to paho's queue as a single packet.
+        """
+        if not mids:
+            return
+        blob = b"".join([_PUBACK_HEAD + mid.to_bytes(2, "big") for mid in mids])
+        self._packet_queue(PUBACK, blob, 0, 1)
 
     def reset_buffers(self) -> None:
         """Forget buffered bytes (a new socket was opened)."""

@@ -224,8 +224,7 @@ class Collector:
         counters.batches += 1
         source = self._source
         if batch.generation == source.generation and source.connected:
-            for mid in batch.mids:
-                source.ack(mid)
+            source.ack(batch.mids)
             counters.acked += len(batch.mids)
         else:
             # Packet ids died with the old connection; the broker redelivers these messages.

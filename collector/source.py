@@ -20,7 +20,7 @@ import contextlib
 import logging
 import random
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
@@ -54,8 +54,8 @@ class Source(Protocol):
     async def start(self, handler: MessageHandler) -> None:
         """Connect and subscribe; messages then flow to *handler*."""
 
-    def ack(self, mid: int) -> None:
-        """Acknowledge QoS 1 message *mid* of the current generation."""
+    def ack(self, mids: Sequence[int]) -> None:
+        """Acknowledge QoS 1 messages *mids* of the current generation, in this order."""
 
     def pause(self) -> None:
         """Stop reading messages (back-pressure)."""
@@ -191,9 +191,9 @@ class MqttSource:
 
     # -- flow --------------------------------------------------------------------------------
 
-    def ack(self, mid: int) -> None:
-        """Queue the PUBACK of *mid*; it is written when the socket is writable."""
-        self._client.ack(mid, 1)
+    def ack(self, mids: Sequence[int]) -> None:
+        """Queue the PUBACKs of *mids*; they are written when the socket is writable."""
+        self._client.ack_many(mids)
 
     def pause(self) -> None:
         """Stop reading from the socket; the broker then holds further messages."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from collector.source import MessageHandler
 
 
@@ -44,9 +46,9 @@ class FakeSource:
         """Simulate a lost and re-established connection."""
         self._generation += 1
 
-    def ack(self, mid: int) -> None:
-        """Record an ack."""
-        self.acks.append(mid)
+    def ack(self, mids: Sequence[int]) -> None:
+        """Record acks."""
+        self.acks.extend(mids)
 
     def pause(self) -> None:
         """Record a pause."""
