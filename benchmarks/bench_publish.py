@@ -35,7 +35,8 @@ import orjson
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from simulator.engine import Engine, status_payload
+from simulator.encode import status_payload
+from simulator.engine import Engine
 from simulator.mqtt import ConnectOptions
 from simulator.publisher import GatewayPublisher, PublisherSettings
 from simulator.scenario import load_scenario

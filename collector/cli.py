@@ -13,15 +13,14 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TextIO
-
-import duckdb
+from typing import TYPE_CHECKING, Any, TextIO
 
 from collector.config import DEFAULT_DB, ConfigError, load_config
-from collector.service import Collector
-from collector.source import MqttConnectError
 from collector.stats import CollectorStats
-from collector.store import EmbeddedStore
+
+if TYPE_CHECKING:
+    from collector.service import Collector
+    from collector.store import EmbeddedStore
 
 COLLECT_DESCRIPTION = """\
 Subscribe to the park's MQTT topics (QoS 1, persistent session), validate every message with
@@ -150,6 +149,8 @@ def run_collect(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"smartpark collect: configuration error: {exc}", file=sys.stderr)
         return 2
+    from collector.source import MqttConnectError  # noqa: PLC0415  (heavy: paho, clients)
+
     progress = args.progress or sys.stderr.isatty()
     try:
         stats = asyncio.run(_collect(config, progress=progress))
@@ -161,6 +162,8 @@ def run_collect(args: argparse.Namespace) -> int:
 
 
 async def _collect(config: Any, *, progress: bool) -> CollectorStats:
+    from collector.service import Collector  # noqa: PLC0415  (heavy: paho, clients)
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -213,6 +216,10 @@ def run_query(args: argparse.Namespace) -> int:
         print(f"smartpark query: no database at {args.db}; run `smartpark collect` first or "
               "pass --db FILE", file=sys.stderr)
         return 2
+    import duckdb  # noqa: PLC0415  (loaded only to answer a query)
+
+    from collector.store import EmbeddedStore  # noqa: PLC0415
+
     try:
         with EmbeddedStore(args.db, read_only=True) as store:
             return _answer(store, args)

@@ -14,7 +14,16 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from parkwire import SCHEMA_VERSION, format_ts
+from parkwire import (
+    SCHEMA_VERSION,
+    Channel,
+    DeviceState,
+    Domain,
+    Status,
+    Topic,
+    encode,
+    format_ts,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -88,3 +97,11 @@ def messages(blocks: tuple[ValueBlock, ...], t_ms: npt.NDArray[np.int64],
     # payload starts len('{"topic":"' + topic + '","payload":') bytes in and ends before "}".
     return [(topic, line[len(topic) + 22:-1])
             for topic, line in zip(topics, lines, strict=True)]
+
+
+def status_payload(ts_ms: int, online: bool) -> bytes:
+    """Return the parkwire status payload (``online``/``offline``) stamped *ts_ms*."""
+    # The codec never writes the topic into the payload; any valid topic will do.
+    placeholder = Topic("park", "site", Domain.SYSTEM, "gateway", "status", Channel.STATUS)
+    state = DeviceState.ONLINE if online else DeviceState.OFFLINE
+    return encode(Status(placeholder, ts_ms, state))

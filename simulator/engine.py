@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from parkwire import ASSET_TYPES, Channel, Domain, Status, Topic, encode
-from parkwire.envelope import DeviceState
+from parkwire import ASSET_TYPES, Channel, Domain, Topic
 from simulator import calendar
 from simulator.encode import ValueBlock, messages, to_jsonl
 from simulator.models import electrical, load, network
@@ -64,14 +63,6 @@ class DeviceInfo:
     topic: str
     status_topic: str
     tags: dict[str, str] = field(default_factory=dict)
-
-
-def status_payload(ts_ms: int, online: bool) -> bytes:
-    """Return the parkwire status payload (``online``/``offline``) stamped *ts_ms*."""
-    # The codec never writes the topic into the payload; any valid topic will do.
-    placeholder = Topic("park", "site", Domain.SYSTEM, "gateway", "status", Channel.STATUS)
-    state = DeviceState.ONLINE if online else DeviceState.OFFLINE
-    return encode(Status(placeholder, ts_ms, state))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ import numpy.typing as npt
 import orjson
 
 from simulator.clock import Clock, Mode, Pacer, SystemClock, TimePlan, plan_time
-from simulator.engine import Engine, status_payload
+from simulator.encode import status_payload as encode_status
 from simulator.mqtt import MqttError
 from simulator.publisher import GatewayPublisher, PublisherSettings, PublisherStopped
 from simulator.scenario import load_scenario
@@ -205,7 +205,9 @@ class Progress:
 
 
 def default_engine_factory(scenario: Any, seed: int, start_ms: int) -> EngineLike:
-    """Build the real engine (imported here so the runner can be tested with a fake)."""
+    """Build the real engine (imported here: it pulls in SciPy, which costs a second)."""
+    from simulator.engine import Engine  # noqa: PLC0415
+
     engine: EngineLike = Engine(scenario, seed, start_ms)
     return engine
 
@@ -320,7 +322,7 @@ class _Run:
             self.publisher = GatewayPublisher(
                 config.publisher, self.engine.gateway_status_topic(client_id),
                 [d.status_topic for d in self.engine.devices],
-                status_payload=status_payload, now_ms=lambda: self.sim_now, stop=self.stop)
+                status_payload=encode_status, now_ms=lambda: self.sim_now, stop=self.stop)
             await self.publisher.start()
         out, owned = _open_output(config.output)
         self.wall0 = self.last_progress = self.clock.now()

@@ -58,10 +58,10 @@ def _import_roots(package: str) -> set[str]:
     return roots
 
 
-def test_parkwire_depends_on_the_standard_library_and_orjson_only() -> None:
-    """The contract stays installable anywhere: stdlib plus orjson, nothing else."""
+def test_parkwire_depends_on_the_standard_library_orjson_and_msgspec_only() -> None:
+    """The contract stays installable anywhere: stdlib plus two JSON libraries, nothing else."""
     roots = _import_roots("parkwire")
-    assert roots - set(sys.stdlib_module_names) - {"parkwire"} == {"orjson"}
+    assert roots - set(sys.stdlib_module_names) - {"parkwire"} == {"orjson", "msgspec"}
     assert not roots & {"socket", "asyncio", "ssl", "selectors", "subprocess", "threading"}
 
 

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 import parkwire
 from parkwire import Channel, DeviceState, Status, Telemetry, Topic
-from simulator.engine import Engine, status_payload
+from simulator.encode import status_payload
+from simulator.engine import Engine
 from simulator.scenario import Scenario
 from tests.simulator.conftest import MONDAY_MS
 
