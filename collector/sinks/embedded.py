@@ -7,9 +7,13 @@ from pathlib import Path
 
 import duckdb
 
-from collector.sinks.base import SinkError
+from collector.sinks.base import RejectedBatchError, RetryableSinkError
 from collector.store import DeadLetter, EmbeddedStore
 from parkwire import Message
+
+#: DuckDB errors about the values themselves: the same batch would fail every time.
+_REFUSED_DATA = (duckdb.ConstraintException, duckdb.ConversionException,
+                 duckdb.TypeMismatchException, duckdb.OutOfRangeException)
 
 
 class EmbeddedSink:
@@ -28,9 +32,13 @@ class EmbeddedSink:
         """Insert and commit the batch."""
         try:
             self.store.insert(messages, dead_letters)
+        except _REFUSED_DATA as exc:
+            msg = f"DuckDB refused the batch for {self.store.path}: {exc}"
+            raise RejectedBatchError(msg) from exc
         except (duckdb.Error, OSError) as exc:
+            # Disk full, I/O errors, a lock held by another process: the next try can work.
             msg = f"DuckDB write to {self.store.path} failed: {exc}"
-            raise SinkError(msg) from exc
+            raise RetryableSinkError(msg) from exc
 
     def close(self) -> None:
         """Close the database file."""

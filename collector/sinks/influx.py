@@ -8,8 +8,11 @@ never logged or shown in errors.
 
 from __future__ import annotations
 
+import email.utils
+import json
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 
 from influxdb_client.client.influxdb_client import InfluxDBClient
 from influxdb_client.client.write_api import SYNCHRONOUS
@@ -18,11 +21,81 @@ from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError
 
 from collector.mapping import LineEncoder
-from collector.sinks.base import SinkError
+from collector.sinks.base import (
+    FatalSinkError,
+    RejectedBatchError,
+    RetryableSinkError,
+    SinkError,
+)
 from collector.store import DeadLetter
 from parkwire import Message
 
 _log = logging.getLogger(__name__)
+
+#: Statuses that mean "the store is busy or away; the same request can succeed later".
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: Statuses that mean "the data itself is refused" (bad line protocol, too large, schema).
+REJECTED_STATUSES = frozenset({400, 413, 422})
+#: Which setting to check when the server answers with a configuration error.
+_FATAL_HINTS = {
+    401: "check INFLUX_TOKEN (influx.token / INFLUX_TOKEN_FILE)",
+    403: "check that the token in INFLUX_TOKEN may write to INFLUX_BUCKET",
+    404: "check INFLUX_ORG and INFLUX_BUCKET (influx.org, influx.bucket) and INFLUX_URL",
+}
+#: Longest server message kept in an error (the body can be a whole HTML page).
+_MAX_DETAIL = 300
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Return the seconds a ``Retry-After`` header asks to wait, or ``None`` if absent/invalid.
+
+    Args:
+        value: delay-seconds (``"120"``) or an HTTP date (``"Wed, 21 Oct 2026 07:28:00 GMT"``).
+        now: current epoch seconds (default ``time.time()``), for HTTP dates.
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, moment.timestamp() - current)
+
+
+def _server_message(body: object) -> str:
+    """Return the server's explanation from an error body (InfluxDB sends JSON ``message``)."""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if not isinstance(body, str) or not body.strip():
+        return ""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body.strip()[:_MAX_DETAIL]
+    if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
+        return str(parsed["message"])[:_MAX_DETAIL]
+    return body.strip()[:_MAX_DETAIL]
+
+
+def classify_http_error(url: str, status: int, reason: str | None, body: object,
+                        headers: Mapping[str, str] | None) -> SinkError:
+    """Map an HTTP error answer of the write endpoint to the sink error class it deserves."""
+    detail = _server_message(body)
+    text = f"InfluxDB at {url} answered HTTP {status} {reason or ''}".rstrip()
+    if detail:
+        text = f"{text}: {detail}"
+    if status in RETRYABLE_STATUSES or status >= 500:
+        retry_after = parse_retry_after((headers or {}).get("Retry-After"))
+        return RetryableSinkError(text, retry_after_s=retry_after)
+    if status in REJECTED_STATUSES:
+        return RejectedBatchError(text)
+    hint = _FATAL_HINTS.get(status, "check INFLUX_URL (influx.url) points at an InfluxDB v2 "
+                                    "write endpoint")
+    return FatalSinkError(f"{text}; {hint}")
 
 
 class InfluxSink:
@@ -63,11 +136,11 @@ class InfluxSink:
             self._write_api.write(bucket=self.bucket, org=self.org, record=body,
                                   write_precision=WritePrecision.MS)  # type: ignore[arg-type]
         except ApiException as exc:
-            msg = f"InfluxDB at {self.url} answered HTTP {exc.status} {exc.reason}"
-            raise SinkError(msg) from None
+            raise classify_http_error(self.url, int(exc.status or 0), exc.reason, exc.body,
+                                      exc.headers) from None
         except (HTTPError, OSError) as exc:
             msg = f"InfluxDB at {self.url} unreachable: {type(exc).__name__}"
-            raise SinkError(msg) from None
+            raise RetryableSinkError(msg) from None
         _log.debug("wrote %d points to %s", len(messages), self.url)
 
     def close(self) -> None:

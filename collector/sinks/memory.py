@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from collector.sinks.base import SinkError
 from collector.store import DeadLetter
@@ -35,23 +35,32 @@ class MemorySink:
 
 
 class FaultySink(MemorySink):
-    """A :class:`MemorySink` whose next *failures* writes raise :class:`SinkError`.
+    """A :class:`MemorySink` whose next *failures* writes raise an error.
 
     Set :attr:`failures` at any time to script an outage; each failed call decrements it.
+
+    Args:
+        failures: how many writes fail first.
+        error: builds the error each failed write raises (default a plain :class:`SinkError`,
+            which the collector retries); script the error classes with it.
     """
 
     name = "faulty"
 
-    def __init__(self, failures: int = 0) -> None:
+    def __init__(self, failures: int = 0,
+                 error: Callable[[], SinkError] | None = None) -> None:
         super().__init__()
         self.failures = failures
         self.attempts = 0
+        self.error = error
 
     def write(self, messages: Sequence[Message], dead_letters: Sequence[DeadLetter]) -> None:
         """Fail while :attr:`failures` is positive, then store."""
         self.attempts += 1
         if self.failures > 0:
             self.failures -= 1
+            if self.error is not None:
+                raise self.error()
             msg = "scripted sink failure"
             raise SinkError(msg)
         super().write(messages, dead_letters)
