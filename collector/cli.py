@@ -43,6 +43,7 @@ examples:
   INFLUX_URL=http://localhost:8086 INFLUX_ORG=park INFLUX_BUCKET=telemetry \\
     INFLUX_TOKEN_FILE=/run/secrets/influx smartpark collect
   smartpark collect --config collector.toml --batch-size 10000
+  smartpark collect --metrics-port 9108               then: curl localhost:9108/health
 """
 
 QUERY_DESCRIPTION = """\
@@ -104,6 +105,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sinks.add_argument("--dead-letter", type=Path, metavar="FILE", dest="dead_letter_path",
                        help="dead-letter JSON-lines file "
                        "(default smartpark-data/dead-letter.jsonl)")
+    observe = collect.add_argument_group("observability")
+    observe.add_argument("--metrics-port", type=int, metavar="PORT",
+                         help="serve Prometheus /metrics and JSON /health on this port "
+                         "(or SMARTPARK_METRICS_PORT; default 0 = off)")
+    observe.add_argument("--metrics-host", metavar="HOST",
+                         help="address of that server (default 127.0.0.1; it has no "
+                         "authentication, so widen only behind a firewall)")
     collect.add_argument("--progress", action="store_true",
                          help="show the live status line even when stderr is not a terminal")
     collect.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
@@ -137,7 +145,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 _OVERRIDES = ("mqtt_host", "mqtt_port", "mqtt_protocol", "client_id", "topic",
               "receive_maximum", "batch_size", "batch_interval_s", "max_pending", "influx_url",
-              "db_path", "dead_letter_path")
+              "db_path", "dead_letter_path", "metrics_port", "metrics_host")
 
 
 def run_collect(args: argparse.Namespace) -> int:
@@ -149,12 +157,13 @@ def run_collect(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"smartpark collect: configuration error: {exc}", file=sys.stderr)
         return 2
+    from collector.observability import MetricsBindError  # noqa: PLC0415
     from collector.source import MqttConnectError  # noqa: PLC0415  (heavy: paho, clients)
 
     progress = args.progress or sys.stderr.isatty()
     try:
         stats = asyncio.run(_collect(config, progress=progress))
-    except MqttConnectError as exc:
+    except (MqttConnectError, MetricsBindError) as exc:
         print(f"smartpark collect: {exc}", file=sys.stderr)
         return 1
     print(summary(stats), file=sys.stderr)

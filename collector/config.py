@@ -21,6 +21,8 @@ TOML layout (every key optional)::
     path = "./smartpark-data/park.duckdb"
     [dead_letter]
     path = "./smartpark-data/dead-letter.jsonl"  max_bytes = 67108864  backups = 3
+    [observability]
+    host = "127.0.0.1"        port = 0             # 0 = no /metrics, /health server
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ TOML_KEYS: Mapping[str, str] = {
     "embedded.path": "db_path",
     "dead_letter.path": "dead_letter_path", "dead_letter.max_bytes": "dead_letter_max_bytes",
     "dead_letter.backups": "dead_letter_backups",
+    "observability.host": "metrics_host", "observability.port": "metrics_port",
 }
 
 #: Environment variable -> CollectorConfig field.
@@ -60,6 +63,7 @@ ENV_KEYS: Mapping[str, str] = {
     "SMARTPARK_MQTT_HOST": "mqtt_host", "SMARTPARK_MQTT_PORT": "mqtt_port",
     "SMARTPARK_MQTT_USERNAME": "mqtt_username", "SMARTPARK_MQTT_PASSWORD": "mqtt_password",
     "SMARTPARK_DB": "db_path",
+    "SMARTPARK_METRICS_PORT": "metrics_port", "SMARTPARK_METRICS_HOST": "metrics_host",
 }
 
 DEFAULT_DB = Path("smartpark-data") / "park.duckdb"
@@ -103,6 +107,9 @@ class CollectorConfig:
         dead_letter_path: JSON-lines file of rejected messages.
         dead_letter_max_bytes: size at which the dead-letter file is rotated.
         dead_letter_backups: rotated files kept (older ones are deleted).
+        metrics_host: address of the ``/metrics`` and ``/health`` server (loopback by
+            default: the endpoints have no authentication).
+        metrics_port: its TCP port; 0 (default) runs no server.
     """
 
     mqtt_host: str = "127.0.0.1"
@@ -130,6 +137,8 @@ class CollectorConfig:
     dead_letter_path: Path = DEFAULT_DEAD_LETTER
     dead_letter_max_bytes: int = 64 * 1024 * 1024
     dead_letter_backups: int = 3
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
 
     @property
     def sink(self) -> Literal["influx", "embedded"]:
@@ -170,6 +179,11 @@ class CollectorConfig:
         _positive("dead_letter.max_bytes", self.dead_letter_max_bytes)
         _positive("dead_letter.backups", self.dead_letter_backups, zero=True)
         _writable_dir("dead_letter.path / --dead-letter", self.dead_letter_path)
+        _positive("observability.port / --metrics-port / SMARTPARK_METRICS_PORT",
+                  self.metrics_port, upper=65535, zero=True)
+        if self.metrics_port and not self.metrics_host.strip():
+            _fail("observability.host / --metrics-host", self.metrics_host,
+                  "an address to bind, e.g. 127.0.0.1 (or set the port to 0 to disable)")
         if self.sink == "influx":
             self._validate_influx()
         else:

@@ -29,6 +29,7 @@ from types import TracebackType
 from collector.config import CollectorConfig
 from collector.deadletter import DeadLetterLog, dead_letter
 from collector.lineprotocol import LineProtocolError, escape_key, format_value
+from collector.observability import ObservabilityServer
 from collector.sinks.base import Sink, SinkError
 from collector.sinks.embedded import EmbeddedSink
 from collector.sinks.influx import InfluxSink
@@ -201,6 +202,7 @@ class Collector:
                 await asyncio.to_thread(self._write_batch, batch)
             except SinkError as exc:
                 self._counters.retries += 1
+                self._counters.last_write_error = str(exc)  # reported by /health
                 _log.warning("sink write failed (%s); retrying %d messages in %.1f s",
                              exc, batch.count, delay)
                 await asyncio.sleep(delay)
@@ -230,6 +232,11 @@ class Collector:
             # Packet ids died with the old connection; the broker redelivers these messages.
             counters.not_acked_after_reconnect += len(batch.mids)
         counters.last_batch_latency_s = time.monotonic() - batch.first_at
+        counters.last_write_error = None
+        if batch.messages:
+            newest = max(m.ts_ms for m in batch.messages)
+            if counters.newest_ts_ms is None or newest > counters.newest_ts_ms:
+                counters.newest_ts_ms = newest
         self._pending -= batch.count
         if self._paused and self._pending <= self.config.max_pending - self.config.batch_size:
             self._paused = False
@@ -257,7 +264,26 @@ class Collector:
         else:
             await self._run(stop)
 
+    def sink_name(self) -> str:
+        """Name of the sink in use, or of the one the settings select before it is opened."""
+        return self._sink.name if self._sink is not None else self.config.sink
+
     async def _run(self, stop: asyncio.Event | None) -> None:
+        """Run the pipeline, with the /metrics and /health server when a port is configured."""
+        if not self.config.metrics_port:
+            await self._pipeline(stop)
+            return
+        server = await ObservabilityServer(self.stats, self.sink_name,
+                                           host=self.config.metrics_host,
+                                           port=self.config.metrics_port).start()
+        _log.info("serving /metrics and /health on http://%s:%d", self.config.metrics_host,
+                  server.port)
+        try:
+            await self._pipeline(stop)
+        finally:
+            await server.close()
+
+    async def _pipeline(self, stop: asyncio.Event | None) -> None:
         stop = stop if stop is not None else asyncio.Event()
         await self._source.start(self._on_message)
         writer = asyncio.create_task(self._writer(), name="collector-writer")

@@ -27,6 +27,9 @@ class CollectorStats:
             broker redelivers them, so they may be stored twice).
         last_batch_latency_s: time from a batch's first message to its ack.
         connected: whether the broker connection is up.
+        last_write_error: the latest sink write error while writes fail, ``None`` once one
+            succeeds (and before any).
+        newest_ts_ms: epoch ms of the newest stored message, ``None`` before the first.
     """
 
     received: int = 0
@@ -44,6 +47,8 @@ class CollectorStats:
     not_acked_after_reconnect: int = 0
     last_batch_latency_s: float = 0.0
     connected: bool = False
+    last_write_error: str | None = None
+    newest_ts_ms: int | None = None
 
 
 @dataclass(slots=True)
@@ -61,6 +66,8 @@ class Counters:
     paused: int = 0
     not_acked_after_reconnect: int = 0
     last_batch_latency_s: float = 0.0
+    last_write_error: str | None = None
+    newest_ts_ms: int | None = None
 
     def snapshot(self, queue_depth: int, *, connected: bool) -> CollectorStats:
         """Return a frozen copy."""
@@ -72,4 +79,5 @@ class Counters:
             dead_lettered=self.dead_lettered, queue_depth=queue_depth, paused=self.paused,
             not_acked_after_reconnect=self.not_acked_after_reconnect,
             last_batch_latency_s=self.last_batch_latency_s, connected=connected,
+            last_write_error=self.last_write_error, newest_ts_ms=self.newest_ts_ms,
         )

@@ -1,0 +1,210 @@
+"""Operator endpoints of the collector: Prometheus ``/metrics`` and a JSON ``/health``.
+
+A deliberately tiny HTTP/1.1 server on asyncio streams (no extra dependency): it answers one
+``GET`` per connection and closes it, which is all a Prometheus scraper or a load-balancer
+health probe needs. It reads only the collector's counters (never the settings), so neither
+the Influx token nor the MQTT password can appear in a response.
+
+Bounds: a request head larger than :data:`MAX_REQUEST_BYTES` or slower than
+:data:`REQUEST_TIMEOUT_S` is dropped; at most :data:`MAX_CONNECTIONS` requests are served at
+once and further connections are closed unanswered (policy *refuse*, counted in
+:attr:`ObservabilityServer.refused`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+
+import orjson
+
+from collector.stats import CollectorStats
+
+PREFIX = "smartpark_collector_"
+MAX_REQUEST_BYTES = 8192
+REQUEST_TIMEOUT_S = 5.0
+MAX_CONNECTIONS = 16
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+#: (CollectorStats attribute, metric name without prefix, help text) of every counter.
+COUNTERS: tuple[tuple[str, str, str], ...] = (
+    ("received", "received_total", "Messages delivered by the broker."),
+    ("decoded", "decoded_total", "Messages that passed validation."),
+    ("written", "written_total", "Valid messages stored by the sink."),
+    ("batches", "batches_total", "Batches stored."),
+    ("retries", "retries_total", "Failed sink writes that were retried."),
+    ("acked", "acked_total", "Messages acknowledged to the broker after they were durable."),
+    ("dead_lettered", "dead_lettered_total", "Rejected messages written to the dead-letter log."),
+    ("paused", "paused_total", "Times reading paused because too many messages were pending."),
+    ("not_acked_after_reconnect", "not_acked_after_reconnect_total",
+     "Stored messages whose ack was lost to a reconnect (the broker redelivers them)."),
+)
+
+
+def _escape_label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _number(value: float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return repr(float(value))
+
+
+def render_metrics(stats: CollectorStats, now_s: float) -> str:
+    """Return the Prometheus text exposition (format 0.0.4) of the collector's state.
+
+    Args:
+        stats: a counters snapshot. Until a message is stored (``newest_ts_ms`` is ``None``)
+            the lag gauge has no sample, so an ``absent()`` alert can tell.
+        now_s: the current epoch time in seconds.
+    """
+    out: list[str] = []
+
+    def family(name: str, kind: str, text: str) -> str:
+        full = PREFIX + name
+        out.append(f"# HELP {full} {text}")
+        out.append(f"# TYPE {full} {kind}")
+        return full
+
+    for attr, name, text in COUNTERS:
+        full = family(name, "counter", text)
+        out.append(f"{full} {getattr(stats, attr)}")
+    full = family("invalid_total", "counter", "Messages rejected, by reason code.")
+    out.extend(f'{full}{{reason="{_escape_label(reason)}"}} {count}'
+               for reason, count in stats.invalid_by_reason.items())
+    gauges = (
+        ("queue_depth", "Messages received but not yet acknowledged.", stats.queue_depth),
+        ("connected", "1 while the broker connection is up, else 0.", int(stats.connected)),
+        ("sink_last_write_ok", "1 if the last sink write succeeded, else 0.",
+         int(stats.last_write_error is None)),
+        ("last_batch_latency_seconds", "Time from a batch's first message to its ack.",
+         stats.last_batch_latency_s),
+    )
+    for name, text, value in gauges:
+        full = family(name, "gauge", text)
+        out.append(f"{full} {_number(value)}")
+    full = family("lag_seconds", "gauge",
+                  "Now minus the timestamp of the newest stored message.")
+    if stats.newest_ts_ms is not None:
+        out.append(f"{full} {_number(round(now_s - stats.newest_ts_ms / 1000, 3))}")
+    return "\n".join(out) + "\n"
+
+
+def health_report(stats: CollectorStats, sink_name: str) -> tuple[int, dict[str, object]]:
+    """Return (HTTP status, JSON body): 200 when the broker is connected and the sink writes."""
+    write_ok = stats.last_write_error is None
+    healthy = stats.connected and write_ok
+    body: dict[str, object] = {
+        "status": "ok" if healthy else "degraded",
+        "broker": {"connected": stats.connected},
+        "sink": {"name": sink_name, "last_write_ok": write_ok,
+                 "last_error": stats.last_write_error},
+        "queue_depth": stats.queue_depth,
+    }
+    return (200 if healthy else 503), body
+
+
+class MetricsBindError(RuntimeError):
+    """The ``/metrics`` server cannot listen on the configured address."""
+
+
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+            503: "Service Unavailable"}
+
+
+class ObservabilityServer:
+    """Serves ``/metrics`` and ``/health`` from callables that read the collector's state.
+
+    Args:
+        stats: returns a counters snapshot.
+        sink_name: returns the name of the sink in use.
+        host: address to bind (loopback by default: the endpoints carry no authentication).
+        port: TCP port; 0 picks a free one (see :attr:`port` once started).
+    """
+
+    def __init__(self, stats: Callable[[], CollectorStats], sink_name: Callable[[], str], *,
+                 host: str = "127.0.0.1", port: int = 0) -> None:
+        self._stats = stats
+        self._sink_name = sink_name
+        self._host = host
+        self._port = port
+        self._server: asyncio.Server | None = None
+        self._active = 0
+        self.refused = 0
+
+    @property
+    def port(self) -> int:
+        """The bound port (the chosen one when started with port 0)."""
+        if self._server is None:
+            msg = "the observability server is not started"
+            raise RuntimeError(msg)
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def start(self) -> ObservabilityServer:
+        """Bind and start serving; return self.
+
+        Raises:
+            MetricsBindError: the address cannot be bound (port in use, unknown host).
+        """
+        try:
+            self._server = await asyncio.start_server(
+                self._handle, self._host, self._port, limit=MAX_REQUEST_BYTES, backlog=64)
+        except OSError as exc:
+            msg = (f"cannot serve /metrics on {self._host}:{self._port}: {exc.strerror or exc}; "
+                   "choose another --metrics-port (or observability.port), or 0 to disable")
+            raise MetricsBindError(msg) from exc
+        return self
+
+    async def close(self) -> None:
+        """Stop listening and wait for the server to close."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            if self._active >= MAX_CONNECTIONS:
+                self.refused += 1
+                return
+            self._active += 1
+            try:
+                status, content_type, body = await asyncio.wait_for(
+                    self._respond(reader), REQUEST_TIMEOUT_S)
+            except (TimeoutError, ValueError, asyncio.IncompleteReadError,
+                    asyncio.LimitOverrunError, ConnectionError):
+                return  # a slow, oversized or broken request gets no answer
+            finally:
+                self._active -= 1
+            head = (f"HTTP/1.1 {status} {_REASONS[status]}\r\n"
+                    f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+                    "Cache-Control: no-store\r\nConnection: close\r\n\r\n")
+            writer.write(head.encode("ascii") + body)
+            with contextlib.suppress(ConnectionError):
+                await writer.drain()
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    async def _respond(self, reader: asyncio.StreamReader) -> tuple[int, str, bytes]:
+        head = await reader.readuntil(b"\r\n\r\n")
+        parts = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
+        if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+            return 400, "text/plain; charset=utf-8", b"bad request\n"
+        method, target = parts[0], parts[1].split("?", 1)[0]
+        if target not in ("/metrics", "/health"):
+            return 404, "text/plain; charset=utf-8", b"not found; try /metrics or /health\n"
+        if method != "GET":
+            return 405, "text/plain; charset=utf-8", b"only GET is supported\n"
+        stats = self._stats()
+        if target == "/metrics":
+            text = render_metrics(stats, time.time())
+            return 200, METRICS_CONTENT_TYPE, text.encode("utf-8")
+        status, body = health_report(stats, self._sink_name())
+        return status, "application/json", orjson.dumps(body) + b"\n"
+
