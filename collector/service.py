@@ -3,8 +3,11 @@
 Everything but the sink write runs on the event loop's thread. A message is acknowledged to
 the broker only after its batch was stored (or, if it was invalid, after its dead-letter
 record was written and flushed), and acknowledgements go out in the order messages arrived.
-A failed sink write keeps the batch and retries it with capped exponential back-off; the batch
-is never acknowledged until it succeeds.
+What a failed sink write does depends on the error's class (:mod:`collector.sinks.base`):
+a retryable failure keeps the batch and retries it with capped exponential back-off and full
+jitter (never less than the server's ``Retry-After``); a rejected batch is written to the
+dead-letter log (reason ``sink_rejected``) and then acknowledged; a fatal error stops the
+collector without acknowledging, so the broker keeps the messages.
 
 Bounds and overflow policies:
 
@@ -21,8 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -30,18 +35,22 @@ from collector.config import CollectorConfig
 from collector.deadletter import DeadLetterLog, dead_letter
 from collector.lineprotocol import LineProtocolError, escape_key, format_value
 from collector.observability import ObservabilityServer
-from collector.sinks.base import Sink, SinkError
+from collector.sinks.base import FatalSinkError, RejectedBatchError, Sink, SinkError
 from collector.sinks.embedded import EmbeddedSink
 from collector.sinks.influx import InfluxSink
 from collector.source import MqttSource, Source
 from collector.stats import CollectorStats, Counters
 from collector.store import DeadLetter
-from parkwire import DecodeError, Event, Message, decode
+from parkwire import DecodeError, Event, Message, decode, encode
 
 _log = logging.getLogger(__name__)
 
 #: Reason code of a valid message that no store could hold (a line break in an event string).
 UNENCODABLE = "unencodable"
+#: Reason code of a valid message the sink refused (HTTP 400/413/422, a DuckDB data error).
+SINK_REJECTED = "sink_rejected"
+#: While a sink keeps failing, log at most once per this many seconds (not once per attempt).
+RETRY_LOG_INTERVAL_S = 30.0
 
 
 @dataclass(slots=True)
@@ -55,6 +64,7 @@ class Batch:
         mids: packet ids to acknowledge (QoS 1 only), in arrival order.
         count: every message in the batch, valid or not.
         first_at: monotonic time of the first message.
+        rejected: valid messages the sink refused, moved to ``dead_letters``.
     """
 
     generation: int
@@ -63,6 +73,7 @@ class Batch:
     mids: list[int] = field(default_factory=list)
     count: int = 0
     first_at: float = 0.0
+    rejected: int = 0
 
 
 def check_storable(message: Message) -> None:
@@ -95,10 +106,16 @@ class Collector:
         source: overrides the MQTT source (tests use a fake).
         drain_timeout_s: on stop, how long to keep retrying unwritten batches before giving
             up on them (unacknowledged messages stay in the broker's session, so none is lost).
+        rng: source of the retry jitter (tests pass a seeded one).
+        sleep: how to wait between retries (tests pass one that records the delays).
     """
 
     def __init__(self, config: CollectorConfig, *, sink: Sink | None = None,
-                 source: Source | None = None, drain_timeout_s: float = 30.0) -> None:
+                 source: Source | None = None, drain_timeout_s: float = 30.0,
+                 rng: random.Random | None = None,
+                 sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
+        self._rng = rng if rng is not None else random.Random()  # jitter, not secrets
+        self._sleep = sleep if sleep is not None else asyncio.sleep
         self.config = config
         self._sink = sink
         self._source: Source = source if source is not None else MqttSource(config)
@@ -196,19 +213,37 @@ class Collector:
             self._idle.set()
 
     async def _store(self, batch: Batch) -> None:
+        """Write *batch* until it is durable; a :class:`FatalSinkError` propagates."""
         delay = self.config.retry_initial_s
+        failures, logged_at = 0, -RETRY_LOG_INTERVAL_S
         while True:
             try:
                 await asyncio.to_thread(self._write_batch, batch)
-            except SinkError as exc:
+            except FatalSinkError as exc:
+                self._counters.last_write_error = str(exc)  # reported by /health
+                raise
+            except SinkError as exc:  # retryable (a plain SinkError counts as retryable)
+                failures += 1
                 self._counters.retries += 1
                 self._counters.last_write_error = str(exc)  # reported by /health
-                _log.warning("sink write failed (%s); retrying %d messages in %.1f s",
-                             exc, batch.count, delay)
-                await asyncio.sleep(delay)
+                wait = self.retry_wait(delay, exc)
+                now = time.monotonic()
+                if now - logged_at >= RETRY_LOG_INTERVAL_S:
+                    logged_at = now
+                    _log.warning("sink write failed %d time(s) (%s); retrying %d messages, "
+                                 "next in %.2f s", failures, exc, batch.count, wait)
+                await self._sleep(wait)
                 delay = min(self.config.retry_max_s, delay * 2)
             else:
+                if failures:
+                    _log.info("sink write succeeded after %d failed attempt(s)", failures)
                 return
+
+    def retry_wait(self, delay: float, exc: SinkError) -> float:
+        """Return the wait before the next attempt: full jitter below *delay*, >= Retry-After."""
+        wait = self._rng.uniform(0.0, delay)
+        retry_after: float | None = getattr(exc, "retry_after_s", None)
+        return max(wait, retry_after) if retry_after is not None else wait
 
     def _write_batch(self, batch: Batch) -> None:
         if batch.dead_letters:
@@ -217,12 +252,32 @@ class Collector:
             except OSError as exc:
                 msg = f"cannot write the dead-letter log {self._dead_log.path}: {exc}"
                 raise SinkError(msg) from exc
-        self.sink.write(batch.messages, batch.dead_letters)
+        try:
+            self.sink.write(batch.messages, batch.dead_letters)
+        except RejectedBatchError as exc:
+            self._divert_rejected(batch, str(exc))
+
+    def _divert_rejected(self, batch: Batch, detail: str) -> None:
+        """Move a refused batch's messages to the dead-letter log, so acking loses nothing."""
+        now_ms = int(time.time() * 1000)
+        letters = [dead_letter(now_ms, str(m.topic), encode(m), SINK_REJECTED, detail)
+                   for m in batch.messages]
+        try:
+            self._dead_log.write(letters)
+        except OSError as exc:
+            msg = f"cannot write the dead-letter log {self._dead_log.path}: {exc}"
+            raise SinkError(msg) from exc
+        _log.error("the sink refused %d messages; they are in the dead-letter log %s with "
+                   "reason %s: %s", len(letters), self._dead_log.path, SINK_REJECTED, detail)
+        batch.dead_letters.extend(letters)
+        batch.rejected += len(letters)
+        batch.messages = []
 
     def _acknowledge(self, batch: Batch) -> None:
         counters = self._counters
         counters.written += len(batch.messages)
         counters.dead_lettered += len(batch.dead_letters)
+        counters.rejected += batch.rejected
         counters.batches += 1
         source = self._source
         if batch.generation == source.generation and source.connected:
@@ -296,6 +351,8 @@ class Collector:
             await self._drain()
         finally:
             for task in (writer, ticker, stopped):
+                if task.done():
+                    continue  # its result or error was already taken; awaiting re-raises
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -21,6 +21,8 @@ class CollectorStats:
         retries: failed sink writes that were retried.
         acked: messages acknowledged to the broker (only after they were durable).
         dead_lettered: rejected messages written to the dead-letter log.
+        rejected: valid messages the sink refused, written to the dead-letter log with reason
+            ``sink_rejected`` (also counted in ``dead_lettered``).
         queue_depth: messages received but not yet acknowledged.
         paused: times reading from the broker was paused because too much was pending.
         not_acked_after_reconnect: stored messages whose ack was lost to a reconnect (the
@@ -42,6 +44,7 @@ class CollectorStats:
     retries: int = 0
     acked: int = 0
     dead_lettered: int = 0
+    rejected: int = 0
     queue_depth: int = 0
     paused: int = 0
     not_acked_after_reconnect: int = 0
@@ -63,6 +66,7 @@ class Counters:
     retries: int = 0
     acked: int = 0
     dead_lettered: int = 0
+    rejected: int = 0
     paused: int = 0
     not_acked_after_reconnect: int = 0
     last_batch_latency_s: float = 0.0
@@ -76,7 +80,8 @@ class Counters:
             received=self.received, decoded=self.decoded, invalid=sum(reasons.values()),
             invalid_by_reason=MappingProxyType(reasons), written=self.written,
             batches=self.batches, retries=self.retries, acked=self.acked,
-            dead_lettered=self.dead_lettered, queue_depth=queue_depth, paused=self.paused,
+            dead_lettered=self.dead_lettered, rejected=self.rejected,
+            queue_depth=queue_depth, paused=self.paused,
             not_acked_after_reconnect=self.not_acked_after_reconnect,
             last_batch_latency_s=self.last_batch_latency_s, connected=connected,
             last_write_error=self.last_write_error, newest_ts_ms=self.newest_ts_ms,
