@@ -158,6 +158,7 @@ def run_collect(args: argparse.Namespace) -> int:
         print(f"smartpark collect: configuration error: {exc}", file=sys.stderr)
         return 2
     from collector.observability import MetricsBindError  # noqa: PLC0415
+    from collector.sinks.base import FatalSinkError  # noqa: PLC0415
     from collector.source import MqttConnectError  # noqa: PLC0415  (heavy: paho, clients)
 
     progress = args.progress or sys.stderr.isatty()
@@ -165,6 +166,10 @@ def run_collect(args: argparse.Namespace) -> int:
         stats = asyncio.run(_collect(config, progress=progress))
     except (MqttConnectError, MetricsBindError) as exc:
         print(f"smartpark collect: {exc}", file=sys.stderr)
+        return 1
+    except FatalSinkError as exc:
+        print(f"smartpark collect: stopped: {exc}. The unwritten messages were not "
+              "acknowledged; the broker keeps them for the next run.", file=sys.stderr)
         return 1
     print(summary(stats), file=sys.stderr)
     return 0

@@ -29,6 +29,7 @@ from collector.sinks.influx import classify_http_error, parse_retry_after
 from parkwire import decode
 from tests.collector.fakes import FakeSource
 from tests.collector.helpers import telemetry
+from tests.collector.test_cli import _run as _run_cli
 
 
 def _config(tmp_path: Path, **kw: object) -> CollectorConfig:
@@ -315,3 +316,23 @@ def test_embedded_sink_maps_duckdb_errors(tmp_path: Path, monkeypatch: pytest.Mo
             sink.write(_batch(), [])  # type: ignore[arg-type]
     finally:
         sink.close()
+
+
+# -- `smartpark collect` -------------------------------------------------------------------
+
+
+def test_collect_exits_1_naming_the_setting_on_a_fatal_sink_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A fatal sink error ends `smartpark collect` with exit code 1 and the setting to fix."""
+    async def fatal(*_: object, **__: object) -> None:
+        msg = "InfluxDB at http://x answered HTTP 401 Unauthorized; check INFLUX_TOKEN"
+        raise FatalSinkError(msg)
+
+    monkeypatch.setattr("collector.cli._collect", fatal)
+    code = _run_cli(["collect", "--db", str(tmp_path / "p.duckdb"),
+                     "--dead-letter", str(tmp_path / "d")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "401 Unauthorized; check INFLUX_TOKEN" in err
+    assert "not acknowledged" in err
