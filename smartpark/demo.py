@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import holidays
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -288,6 +289,12 @@ async def _wait_connected(collector: Collector, task: asyncio.Task[None]) -> Non
         await asyncio.sleep(0.05)
 
 
+def day_note(moment: datetime) -> str:
+    """Return "public holiday: NAME" when *moment*'s local date is a Vietnamese holiday."""
+    name = holidays.country_holidays("VN", years=moment.year).get(moment.date())
+    return f"public holiday in Vietnam: {name} (tenants run at base load)" if name else ""
+
+
 def _snapshotter(collector: Collector, store: EmbeddedStore, progress: list[Progress], *,
                  substation: str, zone: ZoneInfo, speed: float, broker: str, devices: int,
                  wall0: float) -> Callable[[], Snapshot]:
@@ -299,15 +306,16 @@ def _snapshotter(collector: Collector, store: EmbeddedStore, progress: list[Prog
         last = progress[-1] if progress else None
         published = last.published if last else 0
         view = read_store_view(store, substation)
-        sim = (datetime.fromtimestamp(last.sim_ms / 1000, zone).strftime("%Y-%m-%d %H:%M:%S")
-               if last else "starting")
+        moment = datetime.fromtimestamp(last.sim_ms / 1000, zone) if last else None
+        sim = moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "starting"
         return Snapshot(
             sim_time=sim, elapsed_s=now - wall0, speed=speed, broker=broker,
             published=published, stored=view.stored, invalid=stats.invalid,
             publish_rate=rates.rate("published", published, now),
             store_rate=rates.rate("stored", view.stored, now), devices_online=view.online,
             devices_total=devices, park_load_kw=view.load_kw, tenants=view.tenants,
-            lag_s=last.lag_s if last else 0.0)
+            lag_s=last.lag_s if last else 0.0,
+            day_note=day_note(moment) if moment else "")
 
     return snapshot
 
@@ -323,11 +331,15 @@ async def _watch(sim_task: asyncio.Task[PublishStats], snapshot: Callable[[], Sn
                 view.update(render(await asyncio.to_thread(snapshot)))
         return
     last_line = 0.0
+    last_note = ""
     while not sim_task.done():
         await asyncio.wait({sim_task}, timeout=0.5)
         if time.monotonic() - last_line >= 5.0 or sim_task.done():
             last_line = time.monotonic()
             snap = await asyncio.to_thread(snapshot)
+            if snap.day_note and snap.day_note != last_note:
+                last_note = snap.day_note
+                console.print(snap.day_note, highlight=False, soft_wrap=True)
             load = "-" if snap.park_load_kw is None else f"{snap.park_load_kw / 1000:.2f} MW"
             console.print(
                 f"park time {snap.sim_time}  published {snap.published:,}  stored "

@@ -52,6 +52,7 @@ class Snapshot:
         park_load_kw: the substation's latest active power [kW], if any is stored yet.
         tenants: latest readings of the most loaded tenants.
         lag_s: how far the simulator is behind its schedule [s].
+        day_note: what is special about the simulated day (a public holiday), or "".
     """
 
     sim_time: str
@@ -68,6 +69,7 @@ class Snapshot:
     park_load_kw: float | None
     tenants: tuple[TenantReading, ...] = field(default_factory=tuple)
     lag_s: float = 0.0
+    day_note: str = ""
 
     @property
     def in_flight(self) -> int:
@@ -113,7 +115,11 @@ def render(snap: Snapshot) -> RenderableType:
         f"  park time {snap.sim_time}  |  x{snap.speed:g}  |  {snap.elapsed_s:,.0f} s  |  "
         f"broker: {snap.broker}",
     )
-    parts: list[RenderableType] = [header, _counters(snap)]
+    parts: list[RenderableType] = [header]
+    if snap.day_note:
+        # A holiday explains a park running at base load in the middle of the morning.
+        parts.append(Text(snap.day_note, style="magenta"))
+    parts.append(_counters(snap))
     if snap.lag_s > 1.0:
         parts.append(Text(f"simulator is {snap.lag_s:.1f} s behind schedule", style="yellow"))
     if snap.tenants:

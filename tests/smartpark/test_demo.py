@@ -14,7 +14,7 @@ from rich.console import Console
 from collector.store import EmbeddedStore
 from parkwire import Channel, Domain, Telemetry, Topic
 from smartpark import demo_cli
-from smartpark.demo import DemoOptions, default_start, reconcile, run_demo
+from smartpark.demo import DemoOptions, day_note, default_start, reconcile, run_demo
 from smartpark.demo_cli import parse_broker
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -110,3 +110,10 @@ def test_bad_options_fail_before_starting(argv: tuple[str, ...], message: str,
     args = _parse(*argv)
     assert args.handler(args) == 2
     assert message in capsys.readouterr().err.replace("\n", " ")
+
+
+def test_day_note_names_vietnamese_holidays() -> None:
+    """Vietnam Cultural Day (24 November) and Tet are named; an ordinary Tuesday is not."""
+    assert "Vietnam Cultural Day" in day_note(datetime(2026, 11, 24, 7, tzinfo=ZONE))
+    assert "Lunar New Year" in day_note(datetime(2026, 2, 17, 9, tzinfo=ZONE))
+    assert day_note(datetime(2026, 11, 17, 7, tzinfo=ZONE)) == ""

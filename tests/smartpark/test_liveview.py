@@ -56,3 +56,10 @@ def test_view_warns_when_the_simulator_lags() -> None:
 def test_in_flight_never_negative() -> None:
     """In-flight is clamped at zero even if counters are read at slightly different instants."""
     assert _snapshot(published=10, stored=12, invalid=0).in_flight == 0
+
+
+def test_view_names_a_public_holiday() -> None:
+    """A holiday note appears in the view (it explains a park at base load); none otherwise."""
+    assert "Vietnam Cultural Day" in _text(_snapshot(day_note="public holiday in Vietnam: "
+                                                              "Vietnam Cultural Day"))
+    assert "holiday" not in _text(_snapshot())
