@@ -37,6 +37,8 @@ COUNTERS: tuple[tuple[str, str, str], ...] = (
     ("retries", "retries_total", "Failed sink writes that were retried."),
     ("acked", "acked_total", "Messages acknowledged to the broker after they were durable."),
     ("dead_lettered", "dead_lettered_total", "Rejected messages written to the dead-letter log."),
+    ("rejected", "sink_rejected_total",
+     "Valid messages the sink refused, moved to the dead-letter log (reason sink_rejected)."),
     ("paused", "paused_total", "Times reading paused because too many messages were pending."),
     ("not_acked_after_reconnect", "not_acked_after_reconnect_total",
      "Stored messages whose ack was lost to a reconnect (the broker redelivers them)."),

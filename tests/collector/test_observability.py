@@ -130,6 +130,7 @@ async def test_metrics_report_counters_reasons_gauges_and_lag(tmp_path: Path) ->
     assert m[f"{p}written_total"] == 10
     assert m[f"{p}acked_total"] == 15
     assert m[f"{p}dead_lettered_total"] == 5
+    assert m[f"{p}sink_rejected_total"] == 0
     assert m[f'{p}invalid_total{{reason="invalid_json"}}'] == 2
     assert m[f'{p}invalid_total{{reason="unencodable"}}'] == 1
     assert m[f"{p}queue_depth"] == 0
