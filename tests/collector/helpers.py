@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from collector.config import CollectorConfig
 from parkwire import Channel, Domain, Telemetry, Topic, encode
 
 T0 = 1_772_384_400_000  # 2026-03-01T17:00:00Z
@@ -71,3 +76,22 @@ def publish_all(port: int, items: list[tuple[str, bytes]], qos: int = 1) -> None
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def fast_config(tmp_path: Path, **overrides: object) -> CollectorConfig:
+    """A validated collector config with small batches and short retries, for fake-driven tests."""
+    base: dict[str, object] = {"batch_size": 10, "max_pending": 30, "batch_interval_s": 0.05,
+                               "retry_initial_s": 0.01, "retry_max_s": 0.02,
+                               "db_path": tmp_path / "p.duckdb",
+                               "dead_letter_path": tmp_path / "dl.jsonl"}
+    base.update(overrides)
+    return CollectorConfig(**base).validate()  # type: ignore[arg-type]
+
+
+async def wait_until(predicate: Callable[[], object], limit: float = 5.0) -> None:
+    """Yield to the event loop until *predicate* is true, failing after *limit* seconds."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + limit
+    while not predicate():
+        assert loop.time() < end, "condition not reached"
+        await asyncio.sleep(0.005)

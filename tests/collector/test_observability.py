@@ -18,7 +18,7 @@ from collector.config import ConfigError, load_config
 from collector.sinks import FaultySink, MemorySink
 from collector.stats import CollectorStats
 from tests.collector.fakes import FakeSource
-from tests.collector.helpers import MALFORMED, T0, telemetry
+from tests.collector.helpers import MALFORMED, T0, fast_config, telemetry, wait_until
 
 
 class SwitchableSource(FakeSource):
@@ -42,21 +42,9 @@ def _free_port() -> int:
 
 
 def _config(tmp_path: Path, **kw: object) -> CollectorConfig:
-    base: dict[str, object] = {"batch_size": 10, "max_pending": 30, "batch_interval_s": 0.05,
-                               "retry_initial_s": 0.01, "retry_max_s": 0.02,
-                               "db_path": tmp_path / "p.duckdb",
-                               "dead_letter_path": tmp_path / "dl.jsonl",
-                               "metrics_port": _free_port()}
-    base.update(kw)
-    return CollectorConfig(**base).validate()  # type: ignore[arg-type]
-
-
-async def _wait(predicate: object, limit: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + limit
-    while not predicate():  # type: ignore[operator]
-        assert loop.time() < end, "condition not reached"
-        await asyncio.sleep(0.005)
+    overrides: dict[str, object] = {"metrics_port": _free_port()}
+    overrides.update(kw)
+    return fast_config(tmp_path, **overrides)
 
 
 async def _request(port: int, raw: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -102,7 +90,7 @@ def _parse(text: str) -> dict[str, float]:
 async def _running(collector: Collector, source: FakeSource) -> AsyncIterator[int]:
     stop = asyncio.Event()
     task = asyncio.create_task(collector.run(stop))
-    await _wait(lambda: source.handler is not None)
+    await wait_until(lambda: source.handler is not None)
     try:
         yield collector.config.metrics_port
     finally:
@@ -119,7 +107,7 @@ async def test_metrics_report_counters_reasons_gauges_and_lag(tmp_path: Path) ->
             source.feed(*telemetry("mtr-001", seq))
         for topic, payload, _ in MALFORMED:
             source.feed(topic, payload)
-        await _wait(lambda: len(source.acks) == 15)
+        await wait_until(lambda: len(source.acks) == 15)
         status, headers, body = await _get(port, "/metrics")
     assert status == 200
     assert headers["Content-Type"].startswith("text/plain; version=0.0.4")
@@ -157,7 +145,7 @@ async def test_health_is_ok_then_degraded_while_the_sink_fails(tmp_path: Path) -
         sink.failures = 10**9
         for seq in range(10):
             source.feed(*telemetry("mtr-001", seq))
-        await _wait(lambda: collector.stats().retries >= 1)
+        await wait_until(lambda: collector.stats().retries >= 1)
         status, _, body = await _get(port, "/health")
         report = orjson.loads(body)
         assert status == 503
@@ -169,7 +157,7 @@ async def test_health_is_ok_then_degraded_while_the_sink_fails(tmp_path: Path) -
         assert metrics[f"{obs.PREFIX}sink_last_write_ok"] == 0
         assert f"{obs.PREFIX}lag_seconds" not in metrics  # nothing stored yet
         sink.failures = 0
-        await _wait(lambda: len(source.acks) == 10)
+        await wait_until(lambda: len(source.acks) == 10)
         status, _, body = await _get(port, "/health")
         assert (status, orjson.loads(body)["sink"]["last_error"]) == (200, None)
 
@@ -199,7 +187,7 @@ async def test_no_server_is_started_when_the_port_is_zero(tmp_path: Path) -> Non
     async with _running(collector, source) as port:
         assert port == 0
         source.feed(*telemetry("mtr-001", 0))
-        await _wait(lambda: len(source.acks) == 1)
+        await wait_until(lambda: len(source.acks) == 1)
     assert collector.sink_name() == "memory"
 
 

@@ -8,44 +8,27 @@ from pathlib import Path
 import orjson
 import pytest
 
-from collector import Collector, CollectorConfig
+from collector import Collector
 from collector.service import check_storable
 from collector.sinks import FaultySink, MemorySink
 from parkwire import Channel, Domain, Event, Topic, encode
 from tests.collector.fakes import FakeSource
-from tests.collector.helpers import MALFORMED, T0, telemetry
-
-
-def _config(tmp_path: Path, **kw: object) -> CollectorConfig:
-    base: dict[str, object] = {"batch_size": 10, "max_pending": 30, "batch_interval_s": 0.05,
-                               "retry_initial_s": 0.01, "retry_max_s": 0.02,
-                               "db_path": tmp_path / "p.duckdb",
-                               "dead_letter_path": tmp_path / "dl.jsonl"}
-    base.update(kw)
-    return CollectorConfig(**base).validate()  # type: ignore[arg-type]
-
-
-async def _wait(predicate: object, limit: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + limit
-    while not predicate():  # type: ignore[operator]
-        assert loop.time() < end, "condition not reached"
-        await asyncio.sleep(0.005)
+from tests.collector.helpers import MALFORMED, T0, fast_config, telemetry, wait_until
 
 
 async def test_valid_and_invalid_messages_are_stored_then_acked_in_order(tmp_path: Path) -> None:
     """Every message is acked in arrival order only after its batch was written."""
     source, sink = FakeSource(), MemorySink()
-    collector = Collector(_config(tmp_path), sink=sink, source=source)
+    collector = Collector(fast_config(tmp_path), sink=sink, source=source)
     stop = asyncio.Event()
     task = asyncio.create_task(collector.run(stop))
-    await _wait(lambda: source.handler is not None)
+    await wait_until(lambda: source.handler is not None)
     mids = []
     for seq in range(15):
         mids.append(source.feed(*telemetry("mtr-001", seq)))
         if seq == 7:
             mids.extend(source.feed(t, p) for t, p, _ in MALFORMED)
-    await _wait(lambda: len(source.acks) == len(mids))
+    await wait_until(lambda: len(source.acks) == len(mids))
     stop.set()
     await task
     assert source.acks == mids
@@ -65,37 +48,40 @@ async def test_valid_and_invalid_messages_are_stored_then_acked_in_order(tmp_pat
 
 async def test_failed_writes_are_retried_and_never_acked_before_success(tmp_path: Path) -> None:
     """A failing sink keeps the batch, counts retries, and acks only after it succeeds."""
-    source, sink = FakeSource(), FaultySink(failures=3)
-    collector = Collector(_config(tmp_path), sink=sink, source=source)
+    # The sink keeps failing until the test has looked: with full-jitter backoff a few
+    # scripted failures could all pass before the first look.
+    source, sink = FakeSource(), FaultySink(failures=10**9)
+    collector = Collector(fast_config(tmp_path), sink=sink, source=source)
     stop = asyncio.Event()
     task = asyncio.create_task(collector.run(stop))
-    await _wait(lambda: source.handler is not None)
+    await wait_until(lambda: source.handler is not None)
     for seq in range(10):
         source.feed(*telemetry("mtr-001", seq))
-    await _wait(lambda: sink.attempts >= 2)
+    await wait_until(lambda: sink.attempts >= 3)
     assert source.acks == []
-    await _wait(lambda: len(source.acks) == 10)
+    sink.failures = 0
+    await wait_until(lambda: len(source.acks) == 10)
     stop.set()
     await task
-    assert collector.stats().retries == 3
+    assert collector.stats().retries == sink.attempts - 1  # every attempt but the last failed
     assert len(sink.messages) == 10
 
 
 async def test_reading_pauses_at_max_pending_and_resumes(tmp_path: Path) -> None:
     """At max_pending the source is paused (back-pressure), and resumed after acks."""
     source, sink = FakeSource(), FaultySink(failures=1000)
-    collector = Collector(_config(tmp_path, batch_interval_s=10.0), sink=sink, source=source)
+    collector = Collector(fast_config(tmp_path, batch_interval_s=10.0), sink=sink, source=source)
     stop = asyncio.Event()
     task = asyncio.create_task(collector.run(stop))
-    await _wait(lambda: source.handler is not None)
+    await wait_until(lambda: source.handler is not None)
     for seq in range(30):
         source.feed(*telemetry("mtr-001", seq))
     assert source.paused
     assert collector.stats().paused == 1
     assert collector.stats().queue_depth == 30
     sink.failures = 0
-    await _wait(lambda: not source.paused)
-    await _wait(lambda: len(source.acks) == 30)
+    await wait_until(lambda: not source.paused)
+    await wait_until(lambda: len(source.acks) == 30)
     stop.set()
     await task
 
@@ -103,10 +89,10 @@ async def test_reading_pauses_at_max_pending_and_resumes(tmp_path: Path) -> None
 async def test_stop_drains_the_open_batch(tmp_path: Path) -> None:
     """Setting stop writes and acks a partial batch before run returns."""
     source, sink = FakeSource(), MemorySink()
-    collector = Collector(_config(tmp_path, batch_interval_s=60.0), sink=sink, source=source)
+    collector = Collector(fast_config(tmp_path, batch_interval_s=60.0), sink=sink, source=source)
     stop = asyncio.Event()
     task = asyncio.create_task(collector.run(stop))
-    await _wait(lambda: source.handler is not None)
+    await wait_until(lambda: source.handler is not None)
     source.feed(*telemetry("mtr-001", 0))
     source.feed(*telemetry("mtr-001", 1), qos=0)
     stop.set()
@@ -118,10 +104,10 @@ async def test_stop_drains_the_open_batch(tmp_path: Path) -> None:
 async def test_drain_gives_up_after_timeout_without_acking(tmp_path: Path) -> None:
     """A sink that never recovers leaves the batch unacked (the broker keeps it)."""
     source, sink = FakeSource(), FaultySink(failures=10**6)
-    collector = Collector(_config(tmp_path), sink=sink, source=source, drain_timeout_s=0.1)
+    collector = Collector(fast_config(tmp_path), sink=sink, source=source, drain_timeout_s=0.1)
     stop = asyncio.Event()
     task = asyncio.create_task(collector.run(stop))
-    await _wait(lambda: source.handler is not None)
+    await wait_until(lambda: source.handler is not None)
     source.feed(*telemetry("mtr-001", 0))
     stop.set()
     await task
@@ -132,14 +118,14 @@ async def test_drain_gives_up_after_timeout_without_acking(tmp_path: Path) -> No
 async def test_batches_from_an_old_connection_are_not_acked(tmp_path: Path) -> None:
     """Packet ids from before a reconnect are not acked; they are counted instead."""
     source, sink = FakeSource(), FaultySink(failures=2)
-    collector = Collector(_config(tmp_path), sink=sink, source=source)
+    collector = Collector(fast_config(tmp_path), sink=sink, source=source)
     stop = asyncio.Event()
     task = asyncio.create_task(collector.run(stop))
-    await _wait(lambda: source.handler is not None)
+    await wait_until(lambda: source.handler is not None)
     for seq in range(10):
         source.feed(*telemetry("mtr-001", seq))
     source.reconnect()
-    await _wait(lambda: collector.stats().batches == 1)
+    await wait_until(lambda: collector.stats().batches == 1)
     stop.set()
     await task
     assert source.acks == []
@@ -149,14 +135,14 @@ async def test_batches_from_an_old_connection_are_not_acked(tmp_path: Path) -> N
 async def test_embedded_sink_is_opened_by_the_context_manager(tmp_path: Path) -> None:
     """Without an injected sink the configuration's sink (DuckDB) is opened and closed."""
     source = FakeSource()
-    collector = Collector(_config(tmp_path), source=source)
+    collector = Collector(fast_config(tmp_path), source=source)
     with pytest.raises(RuntimeError, match="async with"):
         _ = collector.sink
     stop = asyncio.Event()
     task = asyncio.create_task(collector.run(stop))
-    await _wait(lambda: source.handler is not None)
+    await wait_until(lambda: source.handler is not None)
     source.feed(*telemetry("mtr-001", 0))
-    await _wait(lambda: len(source.acks) == 1)
+    await wait_until(lambda: len(source.acks) == 1)
     stop.set()
     await task
     assert (tmp_path / "p.duckdb").exists()

@@ -28,25 +28,15 @@ from collector.sinks import (
 from collector.sinks.influx import classify_http_error, parse_retry_after
 from parkwire import decode
 from tests.collector.fakes import FakeSource
-from tests.collector.helpers import telemetry
+from tests.collector.helpers import fast_config, telemetry, wait_until
 from tests.collector.test_cli import _run as _run_cli
 
 
 def _config(tmp_path: Path, **kw: object) -> CollectorConfig:
-    base: dict[str, object] = {"batch_size": 5, "max_pending": 20, "batch_interval_s": 0.05,
-                               "retry_initial_s": 1.0, "retry_max_s": 4.0,
-                               "db_path": tmp_path / "p.duckdb",
-                               "dead_letter_path": tmp_path / "dl.jsonl"}
-    base.update(kw)
-    return CollectorConfig(**base).validate()  # type: ignore[arg-type]
-
-
-async def _wait(predicate: object, limit: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + limit
-    while not predicate():  # type: ignore[operator]
-        assert loop.time() < end, "condition not reached"
-        await asyncio.sleep(0.005)
+    overrides: dict[str, object] = {"batch_size": 5, "max_pending": 20,
+                                    "retry_initial_s": 1.0, "retry_max_s": 4.0}
+    overrides.update(kw)
+    return fast_config(tmp_path, **overrides)
 
 
 class _Sleeps:
@@ -64,7 +54,7 @@ async def _start(collector: Collector, source: FakeSource) -> tuple[asyncio.Task
                                                                     asyncio.Event]:
     stop = asyncio.Event()
     task = asyncio.create_task(collector.run(stop))
-    await _wait(lambda: source.handler is not None)
+    await wait_until(lambda: source.handler is not None)
     return task, stop
 
 
@@ -94,11 +84,11 @@ async def test_retryable_errors_back_off_capped_and_ack_only_once_stored(
                           rng=random.Random(1), sleep=sleeps)
     task, stop = await _start(collector, source)
     mids = [source.feed(*telemetry("mtr-001", seq)) for seq in range(5)]
-    await _wait(lambda: sink.attempts >= 6)
+    await wait_until(lambda: sink.attempts >= 6)
     assert source.acks == []
     assert sink.messages == []
     sink.failures = 0
-    await _wait(lambda: source.acks == mids)
+    await wait_until(lambda: source.acks == mids)
     stop.set()
     await task
     caps = [1.0, 2.0, 4.0, 4.0, 4.0]
@@ -117,7 +107,7 @@ async def test_retry_after_is_waited_at_least(tmp_path: Path) -> None:
     task, stop = await _start(collector, source)
     for seq in range(5):
         source.feed(*telemetry("mtr-001", seq))
-    await _wait(lambda: len(source.acks) == 5)
+    await wait_until(lambda: len(source.acks) == 5)
     stop.set()
     await task
     assert sleeps.waits == [9.0, 9.0]
@@ -132,7 +122,7 @@ async def test_rejected_batch_goes_to_the_dead_letter_log_then_is_acked(
     task, stop = await _start(collector, source)
     items = [telemetry("mtr-001", seq) for seq in range(10)]
     mids = [source.feed(*item) for item in items]
-    await _wait(lambda: source.acks == mids)
+    await wait_until(lambda: source.acks == mids)
     stop.set()
     await task
     lines = [orjson.loads(x) for x in (tmp_path / "dl.jsonl").read_bytes().splitlines()]
@@ -160,7 +150,7 @@ async def test_rejected_batch_is_retried_when_the_dead_letter_log_cannot_be_writ
     task, stop = await _start(collector, source)
     for seq in range(5):
         source.feed(*telemetry("mtr-001", seq))
-    await _wait(lambda: sink.attempts >= 3)
+    await wait_until(lambda: sink.attempts >= 3)
     stop.set()
     await task
     assert source.acks == []
@@ -174,7 +164,7 @@ async def test_fatal_error_stops_the_collector_without_acking(tmp_path: Path) ->
     collector = Collector(_config(tmp_path), sink=sink, source=source, sleep=_Sleeps())
     stop = asyncio.Event()
     task = asyncio.create_task(collector.run(stop))
-    await _wait(lambda: source.handler is not None)
+    await wait_until(lambda: source.handler is not None)
     for seq in range(5):
         source.feed(*telemetry("mtr-001", seq))
     with pytest.raises(FatalSinkError, match="INFLUX_TOKEN"):
