@@ -65,6 +65,8 @@ class Batch:
         count: every message in the batch, valid or not.
         first_at: monotonic time of the first message.
         rejected: valid messages the sink refused, moved to ``dead_letters``.
+        logged: how many of ``dead_letters`` are already in the dead-letter log (a batch
+            retried after a sink failure must not log them again).
     """
 
     generation: int
@@ -74,6 +76,7 @@ class Batch:
     count: int = 0
     first_at: float = 0.0
     rejected: int = 0
+    logged: int = 0
 
 
 def check_storable(message: Message) -> None:
@@ -246,12 +249,13 @@ class Collector:
         return max(wait, retry_after) if retry_after is not None else wait
 
     def _write_batch(self, batch: Batch) -> None:
-        if batch.dead_letters:
+        if batch.logged < len(batch.dead_letters):
             try:
-                self._dead_log.write(batch.dead_letters)
+                self._dead_log.write(batch.dead_letters[batch.logged:])
             except OSError as exc:
                 msg = f"cannot write the dead-letter log {self._dead_log.path}: {exc}"
                 raise SinkError(msg) from exc
+            batch.logged = len(batch.dead_letters)
         try:
             self.sink.write(batch.messages, batch.dead_letters)
         except RejectedBatchError as exc:
@@ -270,6 +274,7 @@ class Collector:
         _log.error("the sink refused %d messages; they are in the dead-letter log %s with "
                    "reason %s: %s", len(letters), self._dead_log.path, SINK_REJECTED, detail)
         batch.dead_letters.extend(letters)
+        batch.logged = len(batch.dead_letters)
         batch.rejected += len(letters)
         batch.messages = []
 

@@ -155,3 +155,23 @@ def test_only_events_with_line_breaks_are_unstorable() -> None:
     with pytest.raises(ValueError, match="line break"):
         check_storable(Event(topic, T0, 1, "door_forced", {"gate": "g\n1"}))
     assert encode(Event(topic, T0, 1, "x", {}))
+
+
+async def test_a_retried_batch_logs_its_dead_letters_once(tmp_path: Path) -> None:
+    """Sink failures make the batch retry, but its rejected message is logged exactly once."""
+    source, sink = FakeSource(), FaultySink(failures=10**9)
+    config = fast_config(tmp_path)
+    collector = Collector(config, sink=sink, source=source)
+    stop = asyncio.Event()
+    task = asyncio.create_task(collector.run(stop))
+    await wait_until(lambda: source.handler is not None)
+    source.feed(*telemetry("mtr-001", 0))
+    source.feed("refpark/bac-ninh/energy/meter/mtr-001/telemetry", b"not json")
+    await wait_until(lambda: sink.attempts >= 3)
+    sink.failures = 0
+    await wait_until(lambda: len(source.acks) == 2)
+    stop.set()
+    await task
+    lines = config.dead_letter_path.read_text().splitlines()
+    assert len(lines) == 1
+    assert orjson.loads(lines[0])["reason"] == "invalid_json"
