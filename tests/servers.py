@@ -21,9 +21,39 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
 from smartpark.broker import MOSQUITTO_LIMITS, free_port
 
-__all__ = ["MOSQUITTO_LIMITS", "Mosquitto", "VictoriaMetrics", "free_port", "wait_for_port"]
+__all__ = [
+    "MOSQUITTO_LIMITS", "Mosquitto", "VictoriaMetrics", "free_port", "mqtt_round_trip",
+    "wait_for_port",
+]
+
+
+def mqtt_round_trip(port: int,
+                    protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv311,
+                    payload: bytes = b"hello", timeout: float = 10.0) -> list[bytes]:
+    """Publish one QoS 1 message through the broker on *port*; return what a subscriber got."""
+    got: list[bytes] = []
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=protocol)
+    sub.on_message = lambda _c, _u, msg: got.append(bytes(msg.payload))
+    sub.connect("127.0.0.1", port)
+    sub.subscribe("roundtrip/#", qos=1)
+    sub.loop_start()
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=protocol)
+    pub.connect("127.0.0.1", port)
+    pub.loop_start()
+    time.sleep(0.3)  # let the subscription reach the broker before publishing
+    pub.publish("roundtrip/x", payload, qos=1).wait_for_publish(timeout)
+    deadline = time.monotonic() + timeout
+    while not got and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for client in (pub, sub):
+        client.loop_stop()
+        client.disconnect()
+    return got
 
 
 def wait_for_port(

@@ -4,36 +4,16 @@ from __future__ import annotations
 
 import urllib.request
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.servers import Mosquitto, VictoriaMetrics
+from tests.servers import Mosquitto, VictoriaMetrics, mqtt_round_trip
 
 pytestmark = pytest.mark.integration
 
 
 def test_mosquitto_round_trip(mosquitto: Mosquitto) -> None:
     """A message published to the fixture broker comes back to a subscriber."""
-    got: list[bytes] = []
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2)
-    sub.on_message = lambda _c, _u, msg: got.append(bytes(msg.payload))
-    sub.connect("127.0.0.1", mosquitto.port)
-    sub.subscribe("t/#", qos=1)
-    sub.loop_start()
-    pub = mqtt.Client(CallbackAPIVersion.VERSION2)
-    pub.connect("127.0.0.1", mosquitto.port)
-    pub.loop_start()
-    import time
-
-    time.sleep(0.2)
-    pub.publish("t/x", b"hello", qos=1).wait_for_publish(5)
-    deadline = time.monotonic() + 5
-    while not got and time.monotonic() < deadline:
-        time.sleep(0.01)
-    pub.loop_stop()
-    sub.loop_stop()
-    assert got == [b"hello"]
+    assert mqtt_round_trip(mosquitto.port) == [b"hello"]
 
 
 def test_victoria_metrics_stores_line_protocol(victoria_metrics: VictoriaMetrics) -> None:

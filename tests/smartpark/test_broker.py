@@ -2,39 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.enums import MQTTProtocolVersion
 
 from smartpark import broker as broker_module
 from smartpark.broker import EmbeddedBroker, choose_broker
+from tests.servers import mqtt_round_trip
 
 pytestmark = pytest.mark.integration
-
-
-def _round_trip(port: int, protocol: MQTTProtocolVersion) -> list[bytes]:
-    got: list[bytes] = []
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=protocol)
-    sub.on_message = lambda _c, _u, msg: got.append(bytes(msg.payload))
-    sub.connect("127.0.0.1", port)
-    sub.subscribe("demo/#", qos=1)
-    sub.loop_start()
-    pub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=protocol)
-    pub.connect("127.0.0.1", port)
-    pub.loop_start()
-    time.sleep(0.3)
-    pub.publish("demo/x", b"one", qos=1).wait_for_publish(10)
-    deadline = time.monotonic() + 10
-    while not got and time.monotonic() < deadline:
-        time.sleep(0.02)
-    pub.loop_stop()
-    sub.loop_stop()
-    pub.disconnect()
-    sub.disconnect()
-    return got
 
 
 @pytest.mark.parametrize("kind", ["amqtt", "mosquitto"])
@@ -44,7 +21,7 @@ def test_embedded_broker_carries_a_message(kind: str) -> None:
     with EmbeddedBroker(resolved) as broker:
         protocol = (MQTTProtocolVersion.MQTTv5 if broker.mqtt_version == "5"
                     else MQTTProtocolVersion.MQTTv311)
-        assert _round_trip(broker.port, protocol) == [b"one"]
+        assert mqtt_round_trip(broker.port, protocol, b"one") == [b"one"]
         process = broker._process
     assert process is not None
     assert process.poll() is not None
