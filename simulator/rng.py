@@ -23,6 +23,10 @@ class Stream(IntEnum):
     """Per-device constants drawn once (unbalance, offsets, initial counters)."""
     DAY = 2
     """Day-level production factor, one draw per (device, local day)."""
+    EVENT = 3
+    """Discrete occurrences (arrivals, alarms): counts and their details, step after step."""
+    FAULT = 4
+    """Spontaneous equipment faults and their durations, step after step."""
 
 
 def device_key(device_id: str) -> int:
