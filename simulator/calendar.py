@@ -164,3 +164,10 @@ def tou_period(hod: FloatArray, dow: IntArray, profile: str) -> npt.NDArray[np.i
     period[offpeak] = Tou.OFFPEAK
     period[peak] = Tou.PEAK
     return period
+
+
+def day_of_year(days: IntArray) -> IntArray:
+    """Return the day of year (1..366) of local day numbers (days since 1970-01-01)."""
+    dates = days.astype("datetime64[D]")
+    offset: IntArray = (dates - dates.astype("datetime64[Y]")).astype(np.int64)
+    return offset + 1

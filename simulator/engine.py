@@ -20,10 +20,12 @@ import numpy.typing as npt
 
 from parkwire import ASSET_TYPES, Channel, Domain, Topic
 from simulator import calendar
-from simulator.encode import ValueBlock, messages, to_jsonl
+from simulator.encode import EventLine, ValueBlock, messages, step_bounds, to_jsonl
 from simulator.models import electrical, load, network
+from simulator.models.common import CommonLoadSpec, common_load_kw
 from simulator.rng import Stream, device_rng
 from simulator.scenario import ARCHETYPES, SHIFT_PATTERNS, Scenario
+from simulator.scenario.scale import block_id
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -44,6 +46,60 @@ _REGISTERS = ("kwh_imp", "kwh_exp", "kvarh_imp", "kwh_offpeak", "kwh_normal", "k
 # Share of a meter's history energy in each TOU register (off-peak, normal, peak) [A].
 _HISTORY_TOU = (0.27, 0.55, 0.18)
 _DAY_CACHE_MAX = 64
+
+
+#: Power factor of the park's common loads (LED drivers, offices, pumps) [1] ([A]).
+COMMON_PF = 0.93
+#: Typical current distortion of the extra LV meters' loads [%] ([A]).
+EXTRA_THD_I_PCT = 12.0
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraMeter:
+    """A low-voltage meter whose load another model computes (common loads, a plant).
+
+    Attributes:
+        device_id: meter id.
+        kind: what it meters: ``common`` (the operator's loads) or ``wwtp`` (a plant).
+        feeder: id of the 22 kV feeder it hangs on.
+        pf_mean: mean power factor [1].
+        rating_kw: reference load for voltage sag and losses [kW].
+        tags: its low-cardinality tags.
+    """
+
+    device_id: str
+    kind: str
+    feeder: str
+    pf_mean: float
+    rating_kw: float
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Drivers:
+    """Per-window quantities every domain may read (arrays aligned with the steps).
+
+    Attributes:
+        when: local time of each step.
+        workday: 1 on a working day, 0 on Sundays, holidays and Tet [1], (n,).
+        eps: LV meters' standard-normal draws, (n, m, 7).
+        mv_eps: MV meters' draws, (n, k, 5).
+        noise: LV meters' AR(1) load noise [1], (n, m).
+        freq: grid frequency [Hz], (n,).
+        bus: relative supply-voltage wander [1], (n,).
+        p_gross: tenants' load before rooftop PV [kW], (n, tenants).
+        extra_p: extra LV meters' load [kW], (n, extras).
+    """
+
+    when: calendar.LocalTime
+    workday: FloatArray
+    eps: FloatArray
+    mv_eps: FloatArray
+    noise: FloatArray
+    freq: FloatArray
+    bus: FloatArray
+    p_gross: FloatArray
+    extra_p: FloatArray
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,24 +137,26 @@ class Window:
     seq0: int
     blocks: tuple[ValueBlock, ...]
     exact: dict[str, dict[str, FloatArray]]
+    events: tuple[EventLine, ...] = ()
 
     @property
     def count(self) -> int:
-        """Number of telemetry messages in the window."""
-        return len(self.t_ms) * sum(len(b.device_ids) for b in self.blocks)
+        """Number of messages in the window (telemetry and events)."""
+        n = len(self.t_ms)
+        return sum(len(b.step_rows(n)) * len(b.device_ids) for b in self.blocks) \
+            + len(self.events)
 
     def messages(self) -> list[tuple[str, bytes]]:
-        """Return (topic, payload) pairs: all devices of step 0, then step 1, and so on."""
-        return messages(self.blocks, self.t_ms, self.seq0)
+        """Return (topic, payload) pairs in time order: each step's telemetry, then events."""
+        return messages(self.blocks, self.t_ms, self.seq0, self.events)
 
     def step_bounds(self) -> list[int]:
         """Return n + 1 offsets into :meth:`messages`; step i is ``[b[i], b[i+1])``."""
-        per_step = sum(len(b.device_ids) for b in self.blocks)
-        return [i * per_step for i in range(len(self.t_ms) + 1)]
+        return step_bounds(self.blocks, self.t_ms, self.events)
 
     def to_jsonl(self) -> bytes:
         """Return one ``{"topic":...,"payload":{...}}`` JSON line per message."""
-        return to_jsonl(self.blocks, self.t_ms, self.seq0)
+        return to_jsonl(self.blocks, self.t_ms, self.seq0, self.events)
 
     def values(self, asset_type: str) -> ValueBlock:
         """Return the rounded readings of one asset type (``meter`` or ``mv_meter``)."""
@@ -140,6 +198,8 @@ class Engine:
         self._phi = load.ar1_coefficient(scenario.energy.interval_s)
         self._phi_grid = load.ar1_coefficient(scenario.energy.interval_s, GRID_TAU_S)
         self._day_cache: dict[int, tuple[FloatArray, FloatArray]] = {}
+        self._common_spec = CommonLoadSpec()
+        self._extras = self._extra_meters()
         self._setup_tenants()
         self._setup_network()
         self.devices = tuple(self._device_infos())
@@ -150,6 +210,16 @@ class Engine:
             .standard_normal(2)
 
     # --- set-up ----------------------------------------------------------------------
+
+    def _extra_meters(self) -> list[ExtraMeter]:
+        """Low-voltage meters whose load comes from another model (common loads, plants)."""
+        extras: list[ExtraMeter] = []
+        common = self.scenario.common
+        for b, feeder in enumerate(common.feeders if common else ()):
+            extras.append(ExtraMeter(block_id("mtr-common", b), "common", feeder, COMMON_PF,
+                                     self._common_spec.peak_kw,
+                                     {"feeder": feeder, "archetype": "common"}))
+        return extras
 
     def _setup_tenants(self) -> None:
         tenants = self.scenario.tenants
@@ -163,25 +233,31 @@ class Engine:
         self._hol_act = np.array([a.holiday_activity for a in archs])
         self._patterns = sorted({t.shift for t in tenants})
         self._pattern_index = np.array([self._patterns.index(t.shift) for t in tenants])
-        m = len(tenants)
+        # Metering constants cover every LV meter: the tenants, then the extra meters.
+        rows = [(f"mtr-{t.id}", t.pf_mean, a.pf_sd, a.thd_i_pct, t.peak_kw)
+                for t, a in zip(tenants, archs, strict=True)]
+        rows += [(e.device_id, e.pf_mean, 0.01, EXTRA_THD_I_PCT, e.rating_kw)
+                 for e in self._extras]
+        m = len(rows)
+        self._lv_rating = np.array([r[4] for r in rows])
         pf, offset, share = np.empty(m), np.empty((m, 3)), np.empty((m, 3))
         sag, thd_v, thd_i = np.empty(m), np.empty(m), np.empty(m)
         counters, noise_state = np.zeros((m, len(_REGISTERS))), np.empty(m)
-        for j, (tenant, arch) in enumerate(zip(tenants, archs, strict=True)):
-            rng = device_rng(self.seed, f"mtr-{tenant.id}", Stream.INIT)
+        for j, (device_id, pf_mean, pf_sd, thd_i_pct, rating) in enumerate(rows):
+            rng = device_rng(self.seed, device_id, Stream.INIT)
             z = rng.standard_normal(8)
-            pf[j] = np.clip(tenant.pf_mean + arch.pf_sd * np.clip(z[0], -2.0, 2.0), 0.6, 0.99)
+            pf[j] = np.clip(pf_mean + pf_sd * np.clip(z[0], -2.0, 2.0), 0.6, 0.99)
             tap = rng.uniform(-0.01, 0.015)
             offset[j] = tap + 0.003 * z[1:4]
             share[j] = electrical.phase_shares(z[4:7][np.newaxis], np.array(
                 [rng.uniform(0.02, 0.08)]))[0]
             sag[j] = rng.uniform(0.005, 0.02)
             thd_v[j] = rng.uniform(1.0, 3.0)
-            thd_i[j] = arch.thd_i_pct * rng.lognormal(0.0, 0.2)
+            thd_i[j] = thd_i_pct * rng.lognormal(0.0, 0.2)
             noise_state[j] = self._phi * z[7]
             # A meter a few years old, at a typical load factor of 0.55 [A].
-            history = tenant.peak_kw * 0.55 * 8760.0 * rng.uniform(0.5, 4.0)
-            counters[j] = _history_registers(history, tenant.pf_mean)
+            history = rating * 0.55 * 8760.0 * rng.uniform(0.5, 4.0)
+            counters[j] = _history_registers(history, pf_mean)
         self._pf, self._lv_offset, self._lv_share = pf, offset, share
         self._sag, self._thd_v, self._thd_i = sag, thd_v, thd_i
         self._noise_state = noise_state
@@ -190,16 +266,22 @@ class Engine:
     def _setup_network(self) -> None:
         energy = self.scenario.energy
         feeders = energy.feeders
+        lv_feeders = [t.feeder for t in self.scenario.tenants] + \
+            [e.feeder for e in self._extras]
         self._feeder_members = [
-            np.array([j for j, t in enumerate(self.scenario.tenants) if t.feeder == f.id],
+            np.array([j for j, feeder in enumerate(lv_feeders) if feeder == f.id],
                      dtype=np.int64)
             for f in feeders
         ]
-        feeder_peak = np.array([self._peak[idx].sum() for idx in self._feeder_members])
+        feeder_peak = np.array([self._lv_rating[idx].sum() for idx in self._feeder_members])
         self._feeder_k = np.array([network.feeder_loss_coefficient(p) for p in feeder_peak])
         self._feeder_s_ref = np.maximum(network.DIVERSITY * feeder_peak / 0.9, 1.0)
-        self._mv_v = energy.substation.secondary_kv * 1000.0 / math.sqrt(3.0)
-        mv_ids = [f"mtr-{f.id}" for f in feeders] + [f"mtr-{energy.substation.id}"]
+        subs = energy.substations
+        self._feeder_sub = np.array([subs.index(energy.feeder_substation(f)) for f in feeders],
+                                    dtype=np.int64)
+        self._mv_v = np.array([energy.feeder_substation(f).secondary_kv for f in feeders]
+                              + [s.secondary_kv for s in subs]) * 1000.0 / math.sqrt(3.0)
+        mv_ids = [f"mtr-{f.id}" for f in feeders] + [f"mtr-{s.id}" for s in subs]
         k = len(mv_ids)
         offset, share, thd_v = np.empty((k, 3)), np.empty((k, 3)), np.empty(k)
         for j, device_id in enumerate(mv_ids):
@@ -215,18 +297,23 @@ class Engine:
         counters = np.zeros((k, len(_REGISTERS)))
         for f, idx in enumerate(self._feeder_members):
             counters[f] = self._tenant_counters[idx].sum(axis=0) * 1.008
-        counters[-1] = counters[:-1].sum(axis=0) * 1.004
+        for b in range(len(subs)):
+            counters[len(feeders) + b] = counters[:len(feeders)][self._feeder_sub == b] \
+                .sum(axis=0) * 1.004
         self._mv_counters = counters
 
     def _device_infos(self) -> list[DeviceInfo]:
         scenario = self.scenario
-        ss = scenario.energy.substation.id
         infos = [self._info(f"mtr-{t.id}", "meter", {
             "tenant_id": t.id, "zone": t.zone, "feeder": t.feeder, "archetype": t.archetype})
             for t in scenario.tenants]
-        infos += [self._info(f"mtr-{f.id}", "mv_meter", {"feeder": f.id, "substation": ss})
-                  for f in scenario.energy.feeders]
-        infos.append(self._info(f"mtr-{ss}", "mv_meter", {"substation": ss}))
+        infos += [self._info(e.device_id, "meter", e.tags) for e in self._extras]
+        energy = scenario.energy
+        infos += [self._info(f"mtr-{f.id}", "mv_meter",
+                             {"feeder": f.id, "substation": energy.feeder_substation(f).id})
+                  for f in energy.feeders]
+        infos += [self._info(f"mtr-{s.id}", "mv_meter", {"substation": s.id})
+                  for s in energy.substations]
         return infos
 
     def _info(self, device_id: str, asset_type: str, tags: dict[str, str]) -> DeviceInfo:
@@ -253,25 +340,36 @@ class Engine:
             raise ValueError(msg)
         t_ms = self.next_ms + np.arange(steps, dtype=np.int64) * self.interval_ms
         seq0 = self._seq
-        tenant_vals, mv_vals, losses = self._step_arrays(t_ms)
+        drivers = self._drivers(t_ms)
+        lv_vals, mv_vals, losses = self._meters(drivers)
         self.next_ms += steps * self.interval_ms
         self._seq += steps
         ids = [d.device_id for d in self.devices]
         topics = [d.topic for d in self.devices]
-        m = len(self.scenario.tenants)
+        m = self._lv_count
         blocks = (
-            _block("meter", ids[:m], topics[:m], tenant_vals),
-            _block("mv_meter", ids[m:], topics[m:], mv_vals),
+            _block("meter", ids[:m], topics[:m], lv_vals),
+            _block("mv_meter", ids[m:m + self._mv_count], topics[m:m + self._mv_count],
+                   mv_vals),
         )
-        return Window(t_ms, seq0, blocks,
-                      {"meter": tenant_vals, "mv_meter": mv_vals, "losses": losses})
+        exact = {"meter": lv_vals, "mv_meter": mv_vals, "losses": losses,
+                 "tenant_gross": {"p_kw": drivers.p_gross}}
+        return Window(t_ms, seq0, blocks, exact)
+
+    @property
+    def _lv_count(self) -> int:
+        return len(self.scenario.tenants) + len(self._extras)
+
+    @property
+    def _mv_count(self) -> int:
+        return len(self.scenario.energy.feeders) + len(self.scenario.energy.substations)
 
     def _draws(self, steps: int) -> tuple[FloatArray, FloatArray, FloatArray]:
-        m = len(self.scenario.tenants)
+        m, k = self._lv_count, self._mv_count
         tenant = np.stack([rng.standard_normal((steps, _TENANT_DRAWS))
                            for rng in self._noise_rngs[:m]], axis=1)
         mv = np.stack([rng.standard_normal((steps, _MV_DRAWS))
-                       for rng in self._noise_rngs[m:]], axis=1)
+                       for rng in self._noise_rngs[m:m + k]], axis=1)
         grid = self._grid_rng.standard_normal((steps, 2))
         return tenant, mv, grid
 
@@ -295,10 +393,9 @@ class Engine:
             level[i], activity[i] = cached
         return level, activity
 
-    def _step_arrays(self, t_ms: IntArray) -> tuple[
-            dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
+    def _drivers(self, t_ms: IntArray) -> Drivers:
+        """Park-wide calendar, grid wander and the tenants' gross (pre-PV) load."""
         n = len(t_ms)
-        energy = self.scenario.energy
         when = calendar.local_time(t_ms, self.scenario.site.timezone)
         days, day_index = np.unique(when.day, return_inverse=True)
         level, activity = self._day_factors(days)
@@ -313,33 +410,63 @@ class Engine:
                        FREQ_NOMINAL + FREQ_CLAMP)
         bus = np.clip(BUS_SD * grid[:, 1], -BUS_CLAMP, BUS_CLAMP)
 
-        # Tenants.
+        # Every LV meter's AR(1) state advances; the load equation uses the tenants' part.
         noise, self._noise_state = load.ar1(eps[:, :, 0], self._phi, self._noise_state)
-        p = load.active_power(
+        t = len(self.scenario.tenants)
+        p_gross = load.active_power(
             peak_kw=self._peak * load.CONTRACT_UTILISATION, base=self._base,
             day_level=level[day_index],
             shape=shapes[:, self._pattern_index],
             weekday=load.weekday_factor(when.dow, self._sat, self._sun),
-            activity=activity[day_index], sigma=self._sigma, noise=noise)
-        pf = electrical.power_factor(self._pf, noise, eps[:, :, 1])
-        q = electrical.reactive_power(p, pf)
+            activity=activity[day_index], sigma=self._sigma, noise=noise[:, :t])
+        kinds = calendar.day_kinds(days)
+        workday = ((kinds.dow < 6) & ~kinds.holiday & ~kinds.tet).astype(np.float64)
+        return Drivers(when=when, workday=workday[day_index], eps=eps, mv_eps=mv_eps,
+                       noise=noise, freq=freq, bus=bus, p_gross=p_gross,
+                       extra_p=self._extra_loads(when, workday[day_index], noise[:, t:]))
+
+    def _extra_loads(self, when: calendar.LocalTime, workday: FloatArray,
+                     noise: FloatArray) -> FloatArray:
+        """Active power of the extra LV meters [kW], shape (n, extras)."""
+        out = np.zeros((len(when.hod), len(self._extras)))
+        for j, extra in enumerate(self._extras):
+            if extra.kind == "common":
+                day_of_year = calendar.day_of_year(when.day).astype(np.float64)
+                out[:, j] = common_load_kw(
+                    spec=self._common_spec, hod=when.hod, day_of_year=day_of_year,
+                    workday=workday, latitude_deg=self.scenario.site.lat, noise=noise[:, j])
+        return out
+
+    def _meters(self, d: Drivers, pv_kw: FloatArray | None = None) -> tuple[
+            dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
+        """Every meter's readings from the drivers and what PV covers behind each tenant."""
+        energy = self.scenario.energy
+        eps = d.eps
+        gross = np.concatenate([d.p_gross, d.extra_p], axis=1)
+        # Rooftop PV behind the meter reduces the imported active power only: inverters run
+        # at unity power factor, so the meter's reactive power (and its PF penalty) stays.
+        p = gross if pv_kw is None else gross - np.pad(
+            pv_kw, ((0, 0), (0, len(self._extras))))
+        pf_load = electrical.power_factor(self._pf, d.noise, eps[:, :, 1])
+        q = electrical.reactive_power(gross, pf_load)
         s = electrical.apparent_power(p, q)
-        loading = p / self._peak
+        pf = electrical.displacement_pf(p, s)
+        loading = gross / self._lv_rating
         v = electrical.phase_voltages(
-            nominal_v=energy.nominal_voltage_ln_v, bus=bus, offset=self._lv_offset,
+            nominal_v=energy.nominal_voltage_ln_v, bus=d.bus, offset=self._lv_offset,
             sag=self._sag * loading, eps=eps[:, :, 2:5], jitter=LV_JITTER)
         i = electrical.phase_currents(s, self._lv_share, v)
         thd_v = np.maximum(self._thd_v + 0.1 * eps[:, :, 5], 0.1)
         thd_i = np.clip(self._thd_i * (1.0 + 0.6 * (1.0 - np.minimum(loading, 1.0)))
                         + 0.3 * eps[:, :, 6], 0.5, 150.0)
-        period = calendar.tou_period(when.hod, when.dow, energy.tou_profile)
+        period = calendar.tou_period(d.when.hod, d.when.dow, energy.tou_profile)
         registers, self._tenant_counters = electrical.integrate(
             self._tenant_counters, self._increments(p, q, period))
-        tenant_vals = _quantities(p=p, q=q, s=s, pf=pf, v=v, i=i, freq=freq, thd_v=thd_v,
-                                  thd_i=thd_i, registers=registers)
-        mv_vals, losses = self._network(p=p, q=q, thd_i=thd_i, mv_eps=mv_eps, bus=bus,
-                                        freq=freq, period=period)
-        return tenant_vals, mv_vals, losses
+        lv_vals = _quantities(p=p, q=q, s=s, pf=pf, v=v, i=i, freq=d.freq, thd_v=thd_v,
+                              thd_i=thd_i, registers=registers)
+        mv_vals, losses = self._network(p=p, q=q, thd_i=thd_i, mv_eps=d.mv_eps, bus=d.bus,
+                                        freq=d.freq, period=period)
+        return lv_vals, mv_vals, losses
 
     def _network(self, *, p: FloatArray, q: FloatArray, thd_i: FloatArray, mv_eps: FloatArray,
                  bus: FloatArray, freq: FloatArray, period: npt.NDArray[np.int8]) -> tuple[
@@ -360,19 +487,22 @@ class Engine:
         line = network.feeder_losses(fp, fq, self._feeder_k)
         feeder_thd_i = MV_THD_I_SHARE * fh / np.where(fp > 0.0, fp, 1.0)
         fp_total, fq_total = fp + line.p_kw, fq + line.q_kvar
-        sp, sq, sh = np.zeros((n, 1)), np.zeros((n, 1)), np.zeros((n, 1))
-        for f in range(f_count):
-            sp[:, 0] += fp_total[:, f]
-            sq[:, 0] += fq_total[:, f]
-            sh[:, 0] += fp_total[:, f] * feeder_thd_i[:, f]
-        sub = energy.substation
-        tx = network.transformer_losses(sp, sq, sub.transformers, sub.transformer_mva * 1000.0)
+        subs = energy.substations
+        k = len(subs)
+        sp, sq, sh = np.zeros((n, k)), np.zeros((n, k)), np.zeros((n, k))
+        for f, b in enumerate(self._feeder_sub.tolist()):
+            sp[:, b] += fp_total[:, f]
+            sq[:, b] += fq_total[:, f]
+            sh[:, b] += fp_total[:, f] * feeder_thd_i[:, f]
+        units = np.array([s.transformers for s in subs], dtype=np.float64)
+        rating = np.array([s.transformer_mva * 1000.0 for s in subs])
+        tx = network.transformer_losses(sp, sq, units, rating)
         ss_thd_i = sh / np.where(sp > 0.0, sp, 1.0)
         mp = np.concatenate([fp_total, sp + tx.p_kw], axis=1)
         mq = np.concatenate([fq_total, sq + tx.q_kvar], axis=1)
         ms = electrical.apparent_power(mp, mq)
         mpf = electrical.displacement_pf(mp, ms)
-        s_ref = np.append(self._feeder_s_ref, sub.transformers * sub.transformer_mva * 1000.0)
+        s_ref = np.append(self._feeder_s_ref, units * rating)
         sag = 0.01 * ms / s_ref  # about 1 % drop at the reference load [A]
         mv = electrical.phase_voltages(nominal_v=self._mv_v, bus=bus, offset=self._mv_offset,
                                        sag=sag, eps=mv_eps[:, :, 0:3], jitter=MV_JITTER)
@@ -385,7 +515,7 @@ class Engine:
         mv_vals = _quantities(p=mp, q=mq, s=ms, pf=mpf, v=mv, i=mi, freq=freq, thd_v=m_thd_v,
                               thd_i=m_thd_i, registers=mv_registers)
         losses = {"feeder_p_kw": line.p_kw, "feeder_q_kvar": line.q_kvar,
-                  "transformer_p_kw": tx.p_kw[:, 0], "transformer_q_kvar": tx.q_kvar[:, 0]}
+                  "transformer_p_kw": tx.p_kw, "transformer_q_kvar": tx.q_kvar}
         return mv_vals, losses
 
     def _increments(self, p: FloatArray, q: FloatArray,

@@ -62,14 +62,14 @@ def displacement_pf(p_kw: FloatArray, s_kva: FloatArray) -> FloatArray:
     return pf
 
 
-def phase_voltages(*, nominal_v: float, bus: FloatArray, offset: FloatArray, sag: FloatArray,
-                   eps: FloatArray, jitter: float) -> FloatArray:
+def phase_voltages(*, nominal_v: float | FloatArray, bus: FloatArray, offset: FloatArray,
+                   sag: FloatArray, eps: FloatArray, jitter: float) -> FloatArray:
     """Return phase-to-neutral voltages [V], shape (n, m, 3).
 
     ``V = V_nom * (1 + bus_t + offset_{j,ph} - sag_{t,j} + jitter * eps)``.
 
     Args:
-        nominal_v: nominal phase voltage [V].
+        nominal_v: nominal phase voltage [V], scalar or per device (m,).
         bus: park-wide relative deviation of the supply [1], (n,).
         offset: per-device, per-phase static deviation (tap, wiring) [1], (m, 3).
         sag: relative voltage drop from the device's own load [1], (n, m).
@@ -77,7 +77,10 @@ def phase_voltages(*, nominal_v: float, bus: FloatArray, offset: FloatArray, sag
         jitter: relative size of the fast fluctuation [1].
     """
     rel = bus[:, np.newaxis, np.newaxis] + offset[np.newaxis] - sag[:, :, np.newaxis]
-    return nominal_v * (1.0 + rel + jitter * eps)
+    nominal = np.asarray(nominal_v, dtype=np.float64)
+    if nominal.ndim:
+        nominal = nominal[np.newaxis, :, np.newaxis]
+    return nominal * (1.0 + rel + jitter * eps)
 
 
 def phase_currents(s_kva: FloatArray, share: FloatArray, v: FloatArray) -> FloatArray:

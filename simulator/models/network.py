@@ -72,15 +72,15 @@ def feeder_losses(p_kw: FloatArray, q_kvar: FloatArray, k: FloatArray) -> Losses
     return Losses(loss, LINE_X_OVER_R * loss)
 
 
-def transformer_losses(p_kw: FloatArray, q_kvar: FloatArray, units: int,
-                       rating_kva: float) -> Losses:
-    """Return the losses of *units* equal transformers sharing the load.
+def transformer_losses(p_kw: FloatArray, q_kvar: FloatArray, units: int | FloatArray,
+                       rating_kva: float | FloatArray) -> Losses:
+    """Return the losses of *units* equal transformers sharing the load, per substation.
 
     Args:
-        p_kw: total active power through them [kW], (n, 1).
-        q_kvar: total reactive power through them [kvar], (n, 1).
-        units: number of transformers in parallel [1].
-        rating_kva: rating of each [kVA].
+        p_kw: total active power through each substation [kW], (n, k).
+        q_kvar: total reactive power through each substation [kvar], (n, k).
+        units: number of transformers in parallel [1], scalar or (k,).
+        rating_kva: rating of each [kVA], scalar or (k,).
     """
     loading_sq = (p_kw * p_kw + q_kvar * q_kvar) / (units * rating_kva) ** 2
     p = units * rating_kva * (TX_NO_LOAD + TX_LOAD_LOSS * loading_sq)

@@ -19,13 +19,17 @@ from typing import Any
 from parkwire import is_slug
 from simulator.scenario.archetypes import ARCHETYPES, SHIFT_PATTERNS
 from simulator.scenario.model import (
+    Common,
     Energy,
     Feeder,
     Park,
     Scenario,
+    Security,
     Site,
+    Solar,
     Substation,
     Tenant,
+    Water,
     Zone,
 )
 
@@ -92,7 +96,7 @@ def parse_scenario(data: Mapping[str, Any], source: Path) -> Scenario:
     """Validate already-parsed TOML *data* and build the scenario (*source* names errors)."""
     check = _Checker(source.name)
     root = check.table(data, "", required=("park", "site", "energy", "zones", "tenants"),
-                       optional=())
+                       optional=("common", "solar", "water", "security"))
     park = _park(check, root.get("park"))
     site = _site(check, root.get("site"))
     energy = _energy(check, root.get("energy"))
@@ -104,9 +108,14 @@ def parse_scenario(data: Mapping[str, Any], source: Path) -> Scenario:
     if total > MAX_PARK_PEAK_KW:
         check.error("tenants", f"the peaks add up to {total:,.0f} kW; expected at most "
                                f"{MAX_PARK_PEAK_KW:,.0f} kW for one substation")
+    common = _common(check, root.get("common"), feeder_ids)
+    solar = _solar(check, root.get("solar"), energy)
+    water = _water(check, root.get("water"), feeder_ids, energy)
+    security = _security(check, root.get("security"), energy)
     if check.errors or park is None or site is None or energy is None:
         raise ScenarioError(check.errors or [f"{source.name}: incomplete scenario"])
-    return Scenario(source, park, site, energy, tuple(zones), tuple(tenants))
+    return Scenario(source, park, site, energy, tuple(zones), tuple(tenants), common=common,
+                    solar=solar, water=water, security=security)
 
 
 # --- sections --------------------------------------------------------------------------
@@ -167,7 +176,70 @@ def _energy(check: _Checker, raw: object) -> Energy | None:
     rows = check.array(t.get("feeders"), "energy.feeders", ("id", "name"), ())
     feeders = [Feeder(check.slug(f, w, "id"), check.text(f, w, "name")) for w, f in rows]
     check.unique([(w, f.id) for (w, _), f in zip(rows, feeders, strict=True)])
-    return Energy(substation, tuple(feeders), interval, voltage, tou)
+    return Energy((substation,), tuple(feeders), interval, voltage, tou)
+
+
+def _feeder(check: _Checker, t: Mapping[str, Any], where: str, feeders: set[str]) -> str:
+    feeder = check.text(t, where, "feeder")
+    if isinstance(t.get("feeder"), str) and feeders and feeder not in feeders:
+        check.error(f"{where}.feeder", f"{feeder!r} is not a feeder; expected one of "
+                                       f"{', '.join(sorted(feeders))}")
+    return feeder
+
+
+def _multiple(check: _Checker, where: str, interval: int, energy: Energy | None) -> None:
+    """A domain's step must be a whole number of the meters' steps (one shared time grid)."""
+    base = energy.interval_s if energy else 0
+    if base and interval % base:
+        check.error(where, f"{interval} is not a multiple of energy.interval_s ({base}); "
+                           "every device runs on the meters' time grid")
+
+
+def _common(check: _Checker, raw: object, feeders: set[str]) -> Common | None:
+    t = check.table(raw, "common", required=("feeder",), optional=())
+    return Common((_feeder(check, t, "common", feeders),)) if t else None
+
+
+def _solar(check: _Checker, raw: object, energy: Energy | None) -> Solar | None:
+    if raw is None:
+        return None
+    t = check.table(raw, "solar", required=(), optional=("fleet_kwp", "roofs", "interval_s"))
+    solar = Solar(check.number(t, "solar", "fleet_kwp", 8000.0, lo=1.0, hi=1_000_000.0),
+                  check.integer(t, "solar", "roofs", 25, lo=1, hi=10_000),
+                  check.integer(t, "solar", "interval_s", 10, lo=1, hi=3600))
+    _multiple(check, "solar.interval_s", solar.interval_s, energy)
+    return solar
+
+
+def _water(check: _Checker, raw: object, feeders: set[str],
+           energy: Energy | None) -> Water | None:
+    del energy  # the plant's model keeps its own 60 s / 300 s grids, multiples of 10 s
+    t = check.table(raw, "water", required=("feeder",),
+                    optional=("design_m3d", "standard", "column", "kq", "kf"))
+    if not t:
+        return None
+    column = check.text(t, "water", "column", "A")
+    if column not in ("A", "B"):
+        check.error("water.column", f"{column!r} is not a column; expected A or B")
+    return Water((_feeder(check, t, "water", feeders),),
+                 check.number(t, "water", "design_m3d", 12_000.0, lo=100.0, hi=1_000_000.0),
+                 check.text(t, "water", "standard", "qcvn40_2011"), column,
+                 check.number(t, "water", "kq", 1.0, lo=0.5, hi=2.0),
+                 check.number(t, "water", "kf", 1.0, lo=0.5, hi=2.0))
+
+
+def _security(check: _Checker, raw: object, energy: Energy | None) -> Security | None:
+    del energy
+    if raw is None:
+        return None
+    t = check.table(raw, "security", required=(),
+                    optional=("workers", "gates", "pids_zones", "cameras",
+                              "common_fire_panels"))
+    return Security(check.integer(t, "security", "workers", 20_000, lo=0, hi=10_000_000),
+                    check.integer(t, "security", "gates", 6, lo=1, hi=10_000),
+                    check.integer(t, "security", "pids_zones", 80, lo=1, hi=100_000),
+                    check.integer(t, "security", "cameras", 400, lo=0, hi=1_000_000),
+                    check.integer(t, "security", "common_fire_panels", 5, lo=0, hi=10_000))
 
 
 def _zones(check: _Checker, raw: object, feeders: set[str]) -> list[Zone]:

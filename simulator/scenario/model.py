@@ -72,10 +72,12 @@ class Feeder:
     Attributes:
         id: slug.
         name: display name.
+        substation: id of the substation it leaves from (empty: the park's first one).
     """
 
     id: str
     name: str
+    substation: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,15 +88,27 @@ class Energy:
         interval_s: telemetry step of every meter [s].
         nominal_voltage_ln_v: tenant low-voltage phase-to-neutral voltage [V].
         tou_profile: time-of-use windows, ``evn_2014`` or ``proposed_2026``.
-        substation: the park substation.
+        substations: the park's 110/22 kV substations (one, unless the park is scaled up).
         feeders: 22 kV feeders, in scenario order.
     """
 
-    substation: Substation
+    substations: tuple[Substation, ...]
     feeders: tuple[Feeder, ...]
     interval_s: int = 10
     nominal_voltage_ln_v: float = 220.0
     tou_profile: str = "evn_2014"
+
+    @property
+    def substation(self) -> Substation:
+        """The park's first (in an unscaled park, only) substation."""
+        return self.substations[0]
+
+    def feeder_substation(self, feeder: Feeder) -> Substation:
+        """Return the substation *feeder* leaves from."""
+        for substation in self.substations:
+            if substation.id == feeder.substation:
+                return substation
+        return self.substations[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +164,73 @@ class Tenant:
 
 
 @dataclass(frozen=True, slots=True)
+class Common:
+    """The park operator's own loads (lighting, operations centre, shared pumps).
+
+    Attributes:
+        feeders: the 22 kV feeder each common-load meter hangs on (one meter per block
+            of the park: ``mtr-common``, ``mtr-common-b02``...).
+    """
+
+    feeders: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Solar:
+    """Rooftop PV settings (domain.md §3.4 defaults).
+
+    Attributes:
+        fleet_kwp: DC capacity of the whole fleet [kWp].
+        roofs: number of PV roofs (each on a tenant's factory).
+        interval_s: telemetry step of inverters and met stations [s].
+    """
+
+    fleet_kwp: float = 8000.0
+    roofs: int = 25
+    interval_s: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Water:
+    """Central wastewater plant settings (domain.md §0, §4).
+
+    Attributes:
+        design_m3d: design flow of each plant [m³/d].
+        feeders: the 22 kV feeder each plant's meter hangs on (one plant per block).
+        standard: effluent standard data file (``qcvn40_2011``).
+        column: the standard's column (``A`` or ``B``).
+        kq: receiving-water factor Kq [1].
+        kf: discharge-flow factor Kf [1].
+    """
+
+    feeders: tuple[str, ...]
+    design_m3d: float = 12_000.0
+    standard: str = "qcvn40_2011"
+    column: str = "A"
+    kq: float = 1.0
+    kf: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Security:
+    """Security and fire settings (domain.md §0, §5).
+
+    Attributes:
+        workers: people working in the park [1].
+        gates: gates with access control and vehicle counting [1].
+        pids_zones: perimeter intrusion-detection zones [1].
+        cameras: CCTV cameras [1].
+        common_fire_panels: fire-alarm panels outside the tenants' factories [1].
+    """
+
+    workers: int = 20_000
+    gates: int = 6
+    pids_zones: int = 80
+    cameras: int = 400
+    common_fire_panels: int = 5
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """A whole park: site, grid and tenants.
 
@@ -160,6 +241,11 @@ class Scenario:
         energy: energy settings, substation and feeders.
         zones: zones in file order.
         tenants: tenants in file order.
+        common: the operator's common loads, if modelled.
+        solar: rooftop PV, if modelled.
+        water: the central wastewater plant(s), if modelled.
+        security: gates, perimeter, CCTV and fire panels, if modelled.
+        scale: how many blocks of the file's park this scenario holds (``--scale``).
     """
 
     source: Path
@@ -168,11 +254,19 @@ class Scenario:
     energy: Energy
     zones: tuple[Zone, ...]
     tenants: tuple[Tenant, ...]
+    common: Common | None = None
+    solar: Solar | None = None
+    water: Water | None = None
+    security: Security | None = None
+    scale: int = 1
 
     @property
     def device_count(self) -> int:
-        """Meters the scenario simulates: one per tenant, one per feeder, one incomer."""
-        return len(self.tenants) + len(self.energy.feeders) + 1
+        """Meters the scenario simulates: one per tenant, feeder and incomer, plus extras."""
+        extras = len(self.common.feeders) if self.common else 0
+        extras += len(self.water.feeders) if self.water else 0
+        return (len(self.tenants) + len(self.energy.feeders) + len(self.energy.substations)
+                + extras)
 
     @property
     def messages_per_minute(self) -> float:

@@ -125,11 +125,12 @@ def test_feeders_and_substation_balance_at_every_step(mini_week: Window,
     n_feeders = len(minipark.energy.feeders)
     for qty, loss in (("p_kw", "transformer_p_kw"), ("q_kvar", "transformer_q_kvar")):
         np.testing.assert_allclose(mv[qty][:, n_feeders],
-                                   mv[qty][:, :n_feeders].sum(axis=1) + losses[loss], rtol=1e-12)
+                                   mv[qty][:, :n_feeders].sum(axis=1) + losses[loss][:, 0],
+                                   rtol=1e-12)
     incomer_growth = np.diff(mv["kwh_imp"][:, n_feeders])
     feeders_growth = np.diff(mv["kwh_imp"][:, :n_feeders], axis=0).sum(axis=1)
     np.testing.assert_allclose(incomer_growth, feeders_growth
-                               + losses["transformer_p_kw"][:-1] * DT_H, atol=1e-6)
+                               + losses["transformer_p_kw"][:-1, 0] * DT_H, atol=1e-6)
 
 
 def test_loss_models_known_values() -> None:
