@@ -17,6 +17,7 @@ from simulator.mqtt import ConnectOptions, MqttError, TlsOptions
 from simulator.publisher import PublisherSettings
 from simulator.runner import Progress, SimulationConfig, run_simulation
 from simulator.scenario import ScenarioError
+from simulator.scenario.scale import MAX_SCALE
 
 #: Environment variable read for the MQTT password (keeps it out of `ps` and shell history).
 PASSWORD_ENV = "SMARTPARK_MQTT_PASSWORD"  # noqa: S105 - a variable name, not a secret
@@ -69,6 +70,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     what.add_argument("--scenario", default="refpark",
                       help="built-in scenario name or TOML file (default: refpark)")
     what.add_argument("--seed", type=int, default=7, help="master seed (default: 7)")
+    what.add_argument("--scale", type=_scale, default=1, metavar="K",
+                      help="simulate K blocks of the park, each with its own substation, "
+                           "plant and gates (default: 1; try 10 or 100 for load tests)")
     when = parser.add_argument_group("time")
     modes = when.add_mutually_exclusive_group()
     modes.add_argument("--backfill", metavar="START..END",
@@ -157,7 +161,19 @@ def build_config(args: argparse.Namespace) -> SimulationConfig:
     return SimulationConfig(
         scenario=args.scenario, seed=args.seed, mode=mode, start_ms=start, end_ms=end,
         speed=args.speed, sim_duration_s=sim_duration, wall_duration_s=wall_duration,
-        output=args.output, publisher=publisher)
+        output=args.output, publisher=publisher, scale=args.scale)
+
+
+def _scale(text: str) -> int:
+    """Parse ``--scale``: a whole number from 1 to MAX_SCALE."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_SCALE:
+        msg = f"{text!r} is not a scale; expected a whole number from 1 to {MAX_SCALE}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 class ProgressLine:

@@ -97,7 +97,7 @@ def _dump_rows(values: npt.NDArray[np.generic]) -> list[bytes]:
     """Return each row of a 2-D array as orjson prints it, comma-separated, no brackets."""
     if values.shape[1] == 0:
         return [b""] * values.shape[0]
-    dumped = orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY)
+    dumped = orjson.dumps(np.ascontiguousarray(values), option=orjson.OPT_SERIALIZE_NUMPY)
     return dumped[2:-2].split(b"],[")
 
 

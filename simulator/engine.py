@@ -158,6 +158,17 @@ class Window:
         """Return one ``{"topic":...,"payload":{...}}`` JSON line per message."""
         return to_jsonl(self.blocks, self.t_ms, self.seq0, self.events)
 
+    def last_seqs(self) -> dict[str, int]:
+        """Return the last telemetry ``seq`` of every device that emitted, by topic."""
+        n = len(self.t_ms)
+        out: dict[str, int] = {}
+        for block in self.blocks:
+            k = len(block.step_rows(n))
+            if k:
+                last = (self.seq0 if block.seq0 is None else block.seq0) + k - 1
+                out.update(dict.fromkeys(block.topics, last))
+        return out
+
     def values(self, asset_type: str) -> ValueBlock:
         """Return the rounded readings of one asset type (``meter`` or ``mv_meter``)."""
         for block in self.blocks:

@@ -19,13 +19,13 @@ from typing import IO, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
-import orjson
 
 from simulator.clock import Clock, Mode, Pacer, SystemClock, TimePlan, plan_time
 from simulator.encode import status_payload as encode_status
 from simulator.mqtt import MqttError
 from simulator.publisher import GatewayPublisher, PublisherSettings, PublisherStopped
 from simulator.scenario import load_scenario
+from simulator.scenario.scale import scale_scenario
 
 _log = logging.getLogger(__name__)
 
@@ -70,6 +70,10 @@ class WindowLike(Protocol):
 
     def to_jsonl(self) -> bytes:
         """The window as JSON lines."""
+        ...
+
+    def last_seqs(self) -> dict[str, int]:
+        """Last telemetry sequence number per topic in the window."""
         ...
 
 
@@ -118,6 +122,7 @@ class SimulationConfig:
         sim_duration_s: simulated seconds to run (not backfill).
         wall_duration_s: stop after this many wall seconds.
         output: ``"-"`` for stdout, a file path for JSON lines, or ``None``.
+        scale: blocks of the scenario's park to simulate (``--scale``).
         publisher: MQTT settings, or ``None`` for no broker.
         window_messages: messages per generated window in unpaced modes.
     """
@@ -133,6 +138,7 @@ class SimulationConfig:
     output: str | None = None
     publisher: PublisherSettings | None = None
     window_messages: int = WINDOW_MESSAGES
+    scale: int = 1
 
 
 @dataclass(slots=True)
@@ -212,10 +218,10 @@ def default_engine_factory(scenario: Any, seed: int, start_ms: int) -> EngineLik
     return engine
 
 
-def _load(scenario: Any) -> Any:
+def _load(scenario: Any, scale: int = 1) -> Any:
     if isinstance(scenario, str | Path):
-        return load_scenario(str(scenario))
-    return scenario
+        scenario = load_scenario(str(scenario))
+    return scenario if scale == 1 else scale_scenario(scenario, scale)
 
 
 def interval_ms_of(scenario: Any) -> int:
@@ -231,16 +237,9 @@ def _open_output(output: str | None) -> tuple[IO[bytes] | None, bool]:
     return Path(output).open("wb"), True  # closed by _Run.execute
 
 
-def _last_seq(last_payload: dict[str, bytes], topic_to_device: dict[str, str]) -> dict[str, int]:
-    seqs: dict[str, int] = {}
-    for topic, payload in last_payload.items():
-        device = topic_to_device.get(topic)
-        if device is None:
-            continue
-        seq = orjson.loads(payload).get("seq")
-        if isinstance(seq, int):
-            seqs[device] = seq
-    return seqs
+def _last_seq(last_seq: dict[str, int], topic_to_device: dict[str, str]) -> dict[str, int]:
+    return {device: last_seq[topic] for topic, device in topic_to_device.items()
+            if topic in last_seq}
 
 
 async def _wait_due(pacer: Pacer, t_ms: int, stop: asyncio.Event) -> float:
@@ -301,7 +300,7 @@ class _Run:
         self.on_progress = on_progress
         self.clock = clock
         self.progress_every_s = progress_every_s
-        scenario = _load(config.scenario)
+        scenario = _load(config.scenario, config.scale)
         self.interval = interval_ms_of(scenario)
         self.plan: TimePlan = plan_time(
             config.mode, self.interval, clock.now(), start_ms=config.start_ms,
@@ -311,7 +310,7 @@ class _Run:
         self.pacer = Pacer(self.plan, clock)
         self.sim_now = self.plan.start_ms
         self.publisher: GatewayPublisher | None = None
-        self.last_payload: dict[str, bytes] = {}
+        self.last_seq: dict[str, int] = {}
         self.wall0 = clock.now()
         self.last_progress = self.wall0
 
@@ -345,7 +344,7 @@ class _Run:
             stats.max_lag_s = self.pacer.max_lag_s
             stats.late_steps = self.pacer.late_steps
             topic_to_device = {d.topic: d.device_id for d in self.engine.devices}
-            stats.per_device_last_seq = _last_seq(self.last_payload, topic_to_device)
+            stats.per_device_last_seq = _last_seq(self.last_seq, topic_to_device)
         self._report()
         return stats
 
@@ -365,7 +364,6 @@ class _Run:
 
     async def _loop(self, out: IO[bytes] | None) -> None:
         stats = self.stats
-        devices = len(self.engine.devices)
         while (steps := self._window_steps()) > 0:
             window = self.engine.generate(steps)
             # Encode only what is used: JSON lines for a file, (topic, payload) pairs for MQTT.
@@ -377,9 +375,7 @@ class _Run:
                     out.write(jsonl)
                     out.flush()
                     stats.written += count
-                    self._remember_last_step(jsonl[:-1].rsplit(b"\n", devices)[-devices:])
-                else:  # a dry run: encode only to learn the last sequence numbers
-                    self.last_payload.update(window.messages()[-devices:])
+                self.last_seq.update(window.last_seqs())
             else:
                 msgs = window.messages()
                 bounds = window.step_bounds()
@@ -396,7 +392,7 @@ class _Run:
                     out.write(jsonl)
                     out.flush()
                     stats.written += len(msgs)
-                self.last_payload.update(msgs)
+                self.last_seq.update(window.last_seqs())
             now = self.clock.now()
             if now - self.last_progress >= self.progress_every_s:
                 self.last_progress = now
@@ -407,12 +403,6 @@ class _Run:
         self.stats.steps += len(times)
         self.stats.generated += messages
         self.stats.sim_end_ms = times[-1] + self.interval
-
-    def _remember_last_step(self, lines: list[bytes]) -> None:
-        """Keep each device's last payload from a window's last step of JSON lines."""
-        for line in lines:
-            record = orjson.loads(line)
-            self.last_payload[record["topic"]] = orjson.dumps(record["payload"])
 
     def _report(self) -> None:
         if self.on_progress is None:

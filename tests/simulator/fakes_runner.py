@@ -62,6 +62,10 @@ class FakeWindow:
         """Offsets of each step."""
         return [k * self.per_step for k in range(len(self.t_ms) + 1)]
 
+    def last_seqs(self) -> dict[str, int]:
+        """Last seq per topic."""
+        return {t: orjson.loads(p)["seq"] for t, p in self.items}
+
     def to_jsonl(self) -> bytes:
         """One JSON line per message."""
         return b"".join(
