@@ -13,11 +13,15 @@ its exposure is zero. Split determinism (docs/models/security.md) rests on two h
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from functools import lru_cache
 from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import ndtri
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -28,6 +32,7 @@ _T = TypeVar("_T", bound=np.generic)
 MS = 1000
 #: Seconds per day.
 DAY_S = 86_400.0
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def exposure_s(t_ms: IntArray, interval_s: int, *, first_of_run: bool) -> FloatArray:
@@ -36,6 +41,19 @@ def exposure_s(t_ms: IntArray, interval_s: int, *, first_of_run: bool) -> FloatA
     if first_of_run and len(t_ms):
         exposure[0] = 0.0
     return exposure
+
+
+@lru_cache(maxsize=64)
+def local_midnight_ms(day: int, timezone: str) -> int:
+    """Return the epoch ms of local midnight starting local day number *day* (since 1970)."""
+    moment = datetime.combine(date.fromordinal(day + _EPOCH_ORDINAL), time(0),
+                              tzinfo=zoneinfo.ZoneInfo(timezone))
+    return int(moment.timestamp()) * MS
+
+
+def normal_quantile(u: FloatArray) -> FloatArray:
+    """Map uniforms in [0, 1) to standard normal deviates (inverse CDF, tails clipped)."""
+    return np.asarray(ndtri(np.clip(u, 1e-12, 1.0 - 1e-12)), dtype=np.float64)
 
 
 def occurrences(counts: IntArray) -> tuple[IntArray, ...]:

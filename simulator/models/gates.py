@@ -23,15 +23,11 @@ refusals, tailgating, forced and held doors and unread plates (the counts are in
 from __future__ import annotations
 
 import math
-import zoneinfo
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from datetime import time as dtime
 from enum import StrEnum
-from functools import lru_cache
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtr
 
 from simulator.calendar import day_kinds, local_time
 from simulator.models.episodes import (
@@ -40,6 +36,8 @@ from simulator.models.episodes import (
     IntArray,
     as_float,
     exposure_s,
+    local_midnight_ms,
+    normal_quantile,
     occurrences,
     stamp,
 )
@@ -52,7 +50,6 @@ WORKDAYS = (0, 1, 2, 3, 4, 5)
 EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
 #: Travel modes in the order of :attr:`GatesSpec.mode_share`.
 MODES = ("motorbike", "bus", "car")
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _DIRECTIONS = ("in", "out")
 _PROVINCES = (99, 98, 29, 30, 15, 16, 14, 89)  # Bac Ninh, Bac Giang, Ha Noi, Hai Phong, ...
 _DENY_REASONS = ("expired", "wrong_zone", "unknown_card", "anti_passback")
@@ -257,13 +254,6 @@ class _Cohort:
         return self.out_bin + len(self.out_counts) - 1
 
 
-@lru_cache(maxsize=64)
-def _local_midnight_ms(day: int, timezone: str) -> int:
-    moment = datetime.combine(date.fromordinal(day + _EPOCH_ORDINAL), dtime(0),
-                              tzinfo=zoneinfo.ZoneInfo(timezone))
-    return int(moment.timestamp()) * MS
-
-
 def calendar_activity(days: IntArray, holiday: float, tet: float) -> FloatArray:
     """Return attendance per local day from the Vietnamese calendar (1, holidays, Tet, ramp)."""
     kinds = day_kinds(days)
@@ -425,7 +415,7 @@ class GatesModel:
     def _windows_ms(self, day: int, index: int) -> tuple[float, float]:
         """Return the mean arrival and mean departure instants of a cohort [epoch ms]."""
         shift = self.spec.shifts[index]
-        start = _local_midnight_ms(day, self.spec.timezone) + shift.start_h * 3_600_000
+        start = local_midnight_ms(day, self.spec.timezone) + shift.start_h * 3_600_000
         end = start + shift.length_h * 3_600_000
         return (start - self.spec.arrive_lead_min * 60_000,
                 end + self.spec.depart_lag_min * 60_000)
@@ -498,7 +488,7 @@ class GatesModel:
         u = self._detail[_Kind.TRUCK].random((len(steps), 7))
         ts = stamp(t_ms, steps, self.interval_s, u[:, 0])
         dwell_ms = (spec.truck_dwell_median_min * 60_000
-                    * np.exp(spec.truck_dwell_sigma * ndtri(np.clip(u[:, 3], 1e-9, 1 - 1e-9))))
+                    * np.exp(spec.truck_dwell_sigma * normal_quantile(u[:, 3])))
         for i in range(len(steps)):
             gate = int(gates[i])
             plate = _plate(u[i, 1], u[i, 2], "C")
