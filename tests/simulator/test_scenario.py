@@ -54,7 +54,8 @@ def test_refpark_matches_the_reference_mix() -> None:
     assert (sub.primary_kv, sub.secondary_kv, sub.transformers, sub.transformer_mva) == (
         110.0, 22.0, 2, 63.0)
     assert len(park.energy.feeders) >= 4
-    assert park.device_count == 60 + len(park.energy.feeders) + 1
+    # Tenants, feeders and the incomer, plus the common-load and WWTP meters.
+    assert park.device_count == 60 + len(park.energy.feeders) + 1 + 2
     assert park.messages_per_minute == park.device_count * 6
 
 
@@ -198,3 +199,35 @@ def test_any_tenant_id_is_accepted_exactly_when_it_is_a_slug(ident: str) -> None
     elif not is_slug(ident):
         errors = _errors(data, "p.toml")
         assert errors[0].startswith("p.toml: tenants[0].id: ")
+
+
+def test_refpark_models_every_domain() -> None:
+    """The reference park has common loads, rooftop PV, the WWTP and security (domain.md §0)."""
+    park = load_scenario("refpark")
+    assert park.common is not None
+    assert park.common.feeders == ("fdr01",)
+    assert park.solar is not None
+    assert (park.solar.fleet_kwp, park.solar.roofs) == (8000.0, 25)
+    assert park.water is not None
+    assert (park.water.design_m3d, park.water.column) == (12_000.0, "A")
+    assert park.security is not None
+    assert (park.security.gates, park.security.pids_zones, park.security.cameras) == (6, 80, 400)
+
+
+def test_domain_sections_are_optional_and_checked() -> None:
+    """Sections may be left out; a wrong feeder, column or step is named with its key."""
+    data = _mini_data()
+    for key in ("common", "solar", "water", "security"):
+        data.pop(key, None)
+    assert parse_scenario(data, Path("bare.toml")).solar is None
+    data["common"] = {"feeder": "nowhere"}
+    data["water"] = {"feeder": data["energy"]["feeders"][0]["id"], "column": "C"}
+    data["solar"] = {"interval_s": 15}
+    data["security"] = {"gates": 0, "bogus": 1}
+    errors = _errors(data)
+    assert any("common.feeder: 'nowhere' is not a feeder" in e for e in errors)
+    assert any("water.column: 'C' is not a column; expected A or B" in e for e in errors)
+    assert any("solar.interval_s: 15 is not a multiple of energy.interval_s" in e
+               for e in errors)
+    assert any("security.gates: 0 is out of range" in e for e in errors)
+    assert any("security.bogus: is not a known key" in e for e in errors)

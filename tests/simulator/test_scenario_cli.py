@@ -26,8 +26,8 @@ def test_show_summarises_a_park(capsys: pytest.CaptureFixture[str]) -> None:
     assert "21.13 N 105.98 E" in out
     assert "110/22 kV, 2 x 63 MVA" in out
     assert "electronics 15" in " ".join(out.split())
-    assert "67 meters" in out
-    assert "402 per simulated minute" in out
+    assert "69 meters" in out
+    assert "414 per simulated minute" in out
 
 
 def test_show_json_is_machine_readable(capsys: pytest.CaptureFixture[str]) -> None:
