@@ -76,6 +76,21 @@ class ExtraMeter:
 
 
 @dataclass(frozen=True, slots=True)
+class Outage:
+    """A 22 kV feeder without supply (breaker open, upstream fault) for a while.
+
+    Attributes:
+        feeder: the feeder id.
+        start_ms: first instant without supply [ms since epoch, UTC].
+        end_ms: first instant with supply again [ms since epoch, UTC].
+    """
+
+    feeder: str
+    start_ms: int
+    end_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class Drivers:
     """Per-window quantities every domain may read (arrays aligned with the steps).
 
@@ -89,6 +104,7 @@ class Drivers:
         bus: relative supply-voltage wander [1], (n,).
         p_gross: tenants' load before rooftop PV [kW], (n, tenants).
         extra_p: extra LV meters' load [kW], (n, extras).
+        supply_ok: whether each feeder has supply at each step, (n, feeders).
     """
 
     when: calendar.LocalTime
@@ -100,6 +116,7 @@ class Drivers:
     bus: FloatArray
     p_gross: FloatArray
     extra_p: FloatArray
+    supply_ok: npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +227,7 @@ class Engine:
         self._phi_grid = load.ar1_coefficient(scenario.energy.interval_s, GRID_TAU_S)
         self._day_cache: dict[int, tuple[FloatArray, FloatArray]] = {}
         self._common_spec = CommonLoadSpec()
+        self._outages: list[Outage] = []
         self._extras = self._extra_meters()
         self._setup_tenants()
         self._setup_network()
@@ -284,6 +302,8 @@ class Engine:
                      dtype=np.int64)
             for f in feeders
         ]
+        feeder_ids = [f.id for f in feeders]
+        self._lv_feeder = np.array([feeder_ids.index(f) for f in lv_feeders], dtype=np.int64)
         feeder_peak = np.array([self._lv_rating[idx].sum() for idx in self._feeder_members])
         self._feeder_k = np.array([network.feeder_loss_coefficient(p) for p in feeder_peak])
         self._feeder_s_ref = np.maximum(network.DIVERSITY * feeder_peak / 0.9, 1.0)
@@ -434,7 +454,35 @@ class Engine:
         workday = ((kinds.dow < 6) & ~kinds.holiday & ~kinds.tet).astype(np.float64)
         return Drivers(when=when, workday=workday[day_index], eps=eps, mv_eps=mv_eps,
                        noise=noise, freq=freq, bus=bus, p_gross=p_gross,
-                       extra_p=self._extra_loads(when, workday[day_index], noise[:, t:]))
+                       extra_p=self._extra_loads(when, workday[day_index], noise[:, t:]),
+                       supply_ok=self.supply(t_ms))
+
+    def add_outage(self, outage: Outage) -> None:
+        """Take a feeder's supply away for a while (faults and what-if demonstrations).
+
+        Every meter on the feeder reads 0 V, 0 A and 0 Hz and its registers stop; the
+        coupled domains see it through :meth:`supply` (inverters trip, plant blowers stop).
+
+        Raises:
+            ValueError: the feeder is unknown or the interval is empty.
+        """
+        ids = [f.id for f in self.scenario.energy.feeders]
+        if outage.feeder not in ids:
+            msg = f"no feeder {outage.feeder!r}; have {', '.join(ids)}"
+            raise ValueError(msg)
+        if outage.end_ms <= outage.start_ms:
+            msg = f"outage of {outage.feeder} ends before it starts"
+            raise ValueError(msg)
+        self._outages.append(outage)
+
+    def supply(self, t_ms: IntArray) -> npt.NDArray[np.bool_]:
+        """Return whether each feeder has supply at each instant, shape (n, feeders)."""
+        feeders = [f.id for f in self.scenario.energy.feeders]
+        ok = np.ones((len(t_ms), len(feeders)), dtype=bool)
+        for outage in self._outages:
+            f = feeders.index(outage.feeder)
+            ok[:, f] &= (t_ms < outage.start_ms) | (t_ms >= outage.end_ms)
+        return ok
 
     def _extra_loads(self, when: calendar.LocalTime, workday: FloatArray,
                      noise: FloatArray) -> FloatArray:
@@ -453,7 +501,8 @@ class Engine:
         """Every meter's readings from the drivers and what PV covers behind each tenant."""
         energy = self.scenario.energy
         eps = d.eps
-        gross = np.concatenate([d.p_gross, d.extra_p], axis=1)
+        lv_ok = d.supply_ok[:, self._lv_feeder]
+        gross = np.concatenate([d.p_gross, d.extra_p], axis=1) * lv_ok
         # Rooftop PV behind the meter reduces the imported active power only: inverters run
         # at unity power factor, so the meter's reactive power (and its PF penalty) stays.
         p = gross if pv_kw is None else gross - np.pad(
@@ -467,20 +516,22 @@ class Engine:
             nominal_v=energy.nominal_voltage_ln_v, bus=d.bus, offset=self._lv_offset,
             sag=self._sag * loading, eps=eps[:, :, 2:5], jitter=LV_JITTER)
         i = electrical.phase_currents(s, self._lv_share, v)
+        v *= lv_ok[:, :, np.newaxis]
         thd_v = np.maximum(self._thd_v + 0.1 * eps[:, :, 5], 0.1)
         thd_i = np.clip(self._thd_i * (1.0 + 0.6 * (1.0 - np.minimum(loading, 1.0)))
                         + 0.3 * eps[:, :, 6], 0.5, 150.0)
         period = calendar.tou_period(d.when.hod, d.when.dow, energy.tou_profile)
         registers, self._tenant_counters = electrical.integrate(
             self._tenant_counters, self._increments(p, q, period))
-        lv_vals = _quantities(p=p, q=q, s=s, pf=pf, v=v, i=i, freq=d.freq, thd_v=thd_v,
-                              thd_i=thd_i, registers=registers)
+        lv_vals = _quantities(p=p, q=q, s=s, pf=pf, v=v, i=i, freq=d.freq[:, np.newaxis] * lv_ok,
+                              thd_v=thd_v * lv_ok, thd_i=thd_i * lv_ok, registers=registers)
         mv_vals, losses = self._network(p=p, q=q, thd_i=thd_i, mv_eps=d.mv_eps, bus=d.bus,
-                                        freq=d.freq, period=period)
+                                        freq=d.freq, period=period, supply_ok=d.supply_ok)
         return lv_vals, mv_vals, losses
 
     def _network(self, *, p: FloatArray, q: FloatArray, thd_i: FloatArray, mv_eps: FloatArray,
-                 bus: FloatArray, freq: FloatArray, period: npt.NDArray[np.int8]) -> tuple[
+                 bus: FloatArray, freq: FloatArray, period: npt.NDArray[np.int8],
+                 supply_ok: npt.NDArray[np.bool_]) -> tuple[
             dict[str, FloatArray], dict[str, FloatArray]]:
         """Feeder and incomer meters from the tenants' P [kW], Q [kvar] and THDi [%]."""
         n = len(p)
@@ -518,13 +569,17 @@ class Engine:
         mv = electrical.phase_voltages(nominal_v=self._mv_v, bus=bus, offset=self._mv_offset,
                                        sag=sag, eps=mv_eps[:, :, 0:3], jitter=MV_JITTER)
         mi = electrical.phase_currents(ms, self._mv_share, mv)
-        m_thd_v = np.maximum(self._mv_thd_v + 0.05 * mv_eps[:, :, 3], 0.1)
+        # An open feeder breaker leaves its meter (on the feeder side) without voltage.
+        mv_ok = np.concatenate([supply_ok, np.ones((n, k), dtype=bool)], axis=1)
+        mv *= mv_ok[:, :, np.newaxis]
+        m_thd_v = np.maximum(self._mv_thd_v + 0.05 * mv_eps[:, :, 3], 0.1) * mv_ok
         m_thd_i = np.clip(np.concatenate([feeder_thd_i, ss_thd_i], axis=1)
                           + 0.2 * mv_eps[:, :, 4], 0.3, 150.0)
         mv_registers, self._mv_counters = electrical.integrate(
             self._mv_counters, self._increments(mp, mq, period))
-        mv_vals = _quantities(p=mp, q=mq, s=ms, pf=mpf, v=mv, i=mi, freq=freq, thd_v=m_thd_v,
-                              thd_i=m_thd_i, registers=mv_registers)
+        mv_vals = _quantities(p=mp, q=mq, s=ms, pf=mpf, v=mv, i=mi,
+                              freq=freq[:, np.newaxis] * mv_ok, thd_v=m_thd_v,
+                              thd_i=m_thd_i * mv_ok, registers=mv_registers)
         losses = {"feeder_p_kw": line.p_kw, "feeder_q_kvar": line.q_kvar,
                   "transformer_p_kw": tx.p_kw, "transformer_q_kvar": tx.q_kvar}
         return mv_vals, losses
@@ -557,7 +612,7 @@ def _quantities(*, p: FloatArray, q: FloatArray, s: FloatArray, pf: FloatArray, 
         "p_kw": p, "q_kvar": q, "s_kva": s, "pf": pf,
         "v_ln_a": v[:, :, 0], "v_ln_b": v[:, :, 1], "v_ln_c": v[:, :, 2],
         "i_a": i[:, :, 0], "i_b": i[:, :, 1], "i_c": i[:, :, 2],
-        "freq_hz": np.broadcast_to(freq[:, np.newaxis], p.shape),
+        "freq_hz": np.broadcast_to(freq, p.shape),
         "thd_v_pct": thd_v, "thd_i_pct": thd_i,
     }
     for index, name in enumerate(_REGISTERS):
