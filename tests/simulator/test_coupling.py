@@ -19,7 +19,7 @@ def test_a_feeder_outage_blacks_out_its_meters_only(minipark: Scenario) -> None:
     engine = Engine(minipark, 3, start)
     engine.add_outage(Outage("fdr01", start + HOUR_MS // 2, start + HOUR_MS))
     hit = engine.generate(720)
-    on_feeder = [j for j, t in enumerate(minipark.tenants) if t.feeder == "fdr01"]
+    on_feeder = np.array([j for j, t in enumerate(minipark.tenants) if t.feeder == "fdr01"])
     others = [j for j, t in enumerate(minipark.tenants) if t.feeder != "fdr01"]
     dark = (hit.t_ms >= start + HOUR_MS // 2) & (hit.t_ms < start + HOUR_MS)
     lv = hit.exact["meter"]
