@@ -23,6 +23,7 @@ SNAKE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 # Names carry their unit as a word (p_kw, freq_hz, thd_v_pct). Phase voltages and currents
 # follow the metering habit of a leading symbol instead (v_ln_a, i_b); ratios have no unit.
 UNIT_WORD = {"kW": "kw", "kvar": "kvar", "kVA": "kva", "Hz": "hz", "%": "pct", "kWh": "kwh",
+             "mg/L": "mgl", "m3/h": "m3h", "Cel": "c", "[pH]": "ph", "mV": "mv", "Pt-Co": "ptco",
              "kvarh": "kvarh"}
 UNIT_PREFIX = {"V": "v", "A": "i"}
 
