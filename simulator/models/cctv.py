@@ -175,6 +175,23 @@ class CctvModel:
         self._disk_since = np.zeros(self._nvrs, np.int64)
         self._supply = SupplyTracker()
         self._previous: dict[str, BoolArray] = {}
+        self._motion: list[tuple[int, int]] = []
+        self._last_ms = start_ms - spec.interval_s * 1000
+
+    def inject_motion(self, t_ms: int, camera: int) -> None:
+        """Schedule a ``motion_detected`` event on *camera* (index) at *t_ms* (scenarios only).
+
+        Video analytics flag motion in the scene; a real intrusion shows it on the zone's
+        perimeter camera within 10 s of the PIDS alarm (domain.md §5.2).
+        """
+        if not 0 <= camera < len(self.devices):
+            msg = f"camera {camera} is outside 0..{len(self.devices) - 1}"
+            raise ValueError(msg)
+        if t_ms <= self._last_ms:
+            msg = f"motion at {t_ms} is not after the last stepped instant {self._last_ms}"
+            raise ValueError(msg)
+        self._motion.append((int(t_ms), camera))
+        self._motion.sort()
 
     def step(self, t_ms: IntArray, *, rain_mm_h: FloatArray | None = None,
              grid_ok: BoolArray | None = None,
@@ -259,6 +276,10 @@ class CctvModel:
                 ("recording_ok", ~stopped[:, self._nvr],
                  ("recording_stopped", "recording_resumed"))):
             events.extend(self._changes(t_ms, flag, state, lost, back))
+        while self._motion and self._motion[0][0] <= int(t_ms[-1]):
+            at, camera = self._motion.pop(0)
+            events.append(EventRecord(at, self.camera_ids[camera], "motion_detected"))
+        self._last_ms = int(t_ms[-1])
         events.sort(key=lambda e: (e.ts_ms, e.device_id))
         block = TelemetryBlock("camera", self.camera_ids, t_ms,
                                {k: v.astype(np.float64) for k, v in values.items()})
