@@ -417,7 +417,8 @@ class SolarModel:
         snk = t_air + spec.snk_rise_load_c * x + spec.snk_rise_sun_c * poa / 1000.0
         cab = t_air + 0.4 * (snk - t_air) + 1.5 + self._cab_offset
         dt_s = np.diff(np.concatenate(([self._last_t], t_ms))) / 1000.0
-        wh = self._wh + np.cumsum(w * dt_s[:, None] / 3600.0, axis=0)
+        # Sequential sums from the carried total: the same additions however calls are split.
+        wh = np.cumsum(np.vstack([self._wh[None, :], w * dt_s[:, None] / 3600.0]), axis=0)[1:]
         if n:
             self._wh = wh[-1].copy()
             self._last_t = int(t_ms[-1])
