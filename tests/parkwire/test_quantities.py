@@ -18,13 +18,16 @@ from parkwire import (
     asset_type,
     is_slug,
 )
+from parkwire.schema import Naming
 
 SNAKE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 # Names carry their unit as a word (p_kw, freq_hz, thd_v_pct). Phase voltages and currents
 # follow the metering habit of a leading symbol instead (v_ln_a, i_b); ratios have no unit.
 UNIT_WORD = {"kW": "kw", "kvar": "kvar", "kVA": "kva", "Hz": "hz", "%": "pct", "kWh": "kwh",
              "mg/L": "mgl", "m3/h": "m3h", "Cel": "c", "[pH]": "ph", "mV": "mv", "Pt-Co": "ptco",
-             "kvarh": "kvarh"}
+             "kvarh": "kvarh", "W/m2": "wm2", "m/s": "ms", "mm/h": "mmh"}
+# SunSpec point names, verbatim (W, PhVphA, TmpSnk, Evt1): asset types with Naming.SUNSPEC.
+SUNSPEC_POINT = re.compile(r"[A-Z][A-Za-z0-9]*")
 UNIT_PREFIX = {"V": "v", "A": "i"}
 
 ALL_QUANTITIES = [
@@ -87,6 +90,9 @@ def test_lv_and_mv_meters_share_energy_meter() -> None:
 def test_quantity_name_is_snake_case_with_its_unit(asset: AssetType, quantity: Quantity) -> None:
     """A field name is snake_case and says its unit, so a query reads without a lookup table."""
     assert asset.quantities[quantity.name] is quantity
+    if asset.naming is Naming.SUNSPEC:
+        assert SUNSPEC_POINT.fullmatch(quantity.name)
+        return
     assert SNAKE.fullmatch(quantity.name)
     words = quantity.name.split("_")
     if quantity.unit in UNIT_WORD:
