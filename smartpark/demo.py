@@ -25,11 +25,11 @@ from rich.live import Live
 from rich.table import Table
 
 from collector.config import CollectorConfig
-from collector.mapping import STATUS_MEASUREMENT
+from collector.mapping import EVENT_MEASUREMENT, STATUS_MEASUREMENT
 from collector.service import Collector
 from collector.sinks.embedded import EmbeddedSink
 from collector.store import EmbeddedStore
-from parkwire import to_epoch_ms
+from parkwire import ASSET_TYPES, to_epoch_ms
 from simulator.clock import Mode
 from simulator.mqtt.client import ConnectOptions
 from simulator.publisher import PublisherSettings
@@ -198,12 +198,31 @@ def read_store_view(store: EmbeddedStore, substation: str | None) -> StoreView:
     return StoreView(stored=stored, online=online, load_kw=load, tenants=readings)
 
 
+# Events are counted once per (device, seq): a redelivered event is a duplicate, not data.
+# (The table is collector.mapping.EVENT_MEASUREMENT, "event"; a test checks the name.)
+_EVENT_COUNTS = ('SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT device_id, seq '
+                 'FROM "event")) FROM "event"')
+
+
 def reconcile(store: EmbeddedStore, last_seq: dict[str, int], published: int,
               invalid: int) -> DemoSummary:
-    """Compare the store with what was published, device by device, by sequence number."""
-    counts = store.count_by_device("energy_meter") if "energy_meter" in store.tables() else {}
+    """Compare the store with what was published, device by device, by sequence number.
+
+    Every telemetry table counts (meters, inverters, the plant, gates, cameras...), and so do
+    events: a device's event sequence numbers must each be stored once.
+    """
+    tables = set(store.tables())
+    counts: dict[str, tuple[int, int, int, int]] = {}
+    for measurement in sorted({a.measurement for a in ASSET_TYPES.values() if a.quantities}):
+        if measurement in tables:
+            counts.update(store.count_by_device(measurement))
     stored = sum(c[3] for c in counts.values())
     duplicates = sum(c[0] - c[3] for c in counts.values())
+    if EVENT_MEASUREMENT in tables:
+        rows = store.query(_EVENT_COUNTS)
+        events, distinct = int(rows[0][0]), int(rows[0][1])
+        stored += distinct
+        duplicates += events - distinct
     missing = {}
     for device, seq in last_seq.items():
         have = counts.get(device, (0, 0, 0, 0))[3]

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from rich.console import Console
 
+from collector.mapping import EVENT_MEASUREMENT
 from collector.store import EmbeddedStore
-from parkwire import Channel, Domain, Telemetry, Topic
+from parkwire import ASSET_TYPES, Channel, Domain, Event, Message, Telemetry, Topic
 from smartpark import demo_cli
 from smartpark.demo import DemoOptions, day_note, default_start, reconcile, run_demo
 from smartpark.demo_cli import parse_broker
@@ -72,6 +73,24 @@ def test_reconcile_reports_missing_and_duplicates(tmp_path: Path) -> None:
     assert summary.duplicates == 1
     assert summary.lost == 2
     assert summary.per_device_missing == {"m1": 1, "m2": 1}
+
+
+def test_reconcile_counts_every_domain_and_events(tmp_path: Path) -> None:
+    """Readings of every telemetry table and each device's distinct events count as stored."""
+    meter = Topic("p", "s", Domain.ENERGY, "meter", "m1", Channel.TELEMETRY)
+    station = Topic("p", "s", Domain.SOLAR, "weather_station", "met-01", Channel.TELEMETRY)
+    gate = Topic("p", "s", Domain.SECURITY, "gate", "gate-01", Channel.EVENT)
+    messages: list[Message] = [Telemetry(meter, 0, 0, {"p_kw": 1.0}),
+                               Event(gate, 5, 0, "badge_denied"),
+                               Event(gate, 9, 1, "door_forced")]
+    if "weather_station" in ASSET_TYPES:
+        messages.append(Telemetry(station, 0, 0, {"ghi_wm2": 10.0}))
+    with EmbeddedStore(tmp_path / "r.duckdb") as store:
+        store.insert(messages, [])
+        summary = reconcile(store, {"m1": 0}, published=len(messages), invalid=0)
+    assert EVENT_MEASUREMENT == "event"  # the name reconcile's query uses
+    assert summary.stored == len(messages)
+    assert summary.lost == 0
 
 
 def test_parse_broker_forms_and_errors() -> None:
