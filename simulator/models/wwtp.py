@@ -30,7 +30,9 @@ A 12,000 m3/day activated-sludge plant (domain.md §0, §4.3) stepped on a 60 s 
 6. **Power.** Blowers ``e_air * air``; pumps (lift in proportion to ``Q_bio``, sludge return and
    recycle constant); other loads constant. With ``grid_ok`` False everything stops: no air, no
    pumping, ``load_kw = 0``, DO falls to 0 within about 25 min and effluent NH4 rises over the
-   following hours (fault F20); the inflow keeps arriving by gravity and fills the tank.
+   following hours (fault F20); the inflow keeps arriving by gravity and fills the tank. The
+   optional drivers ``blower_ok`` and ``pump_ok`` stop only the blowers or only the pumps (the
+   equipment faults of F20) while the rest of the plant keeps its supply.
 7. **Instruments** (domain.md §4.4): every analyser has noise, drift reset at calibration,
    weekly calibration (status 01, value frozen 10-30 min) and rare errors (status 02). The DO
    probe fouls (-1 mg/L per month [W20]) until its monthly cleaning.
@@ -55,6 +57,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from parkwire.assets.water import STATUS_CALIBRATING, STATUS_ERROR
+from parkwire.quantities import asset_type
 from simulator.calendar import local_time
 from simulator.models.output import (
     BoolArray,
@@ -246,7 +249,8 @@ class _State:
     integral: float
     q_out: float
     last_ok_ms: float
-    running: bool
+    switches: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(
+        ("plant", "blowers", "pumps"), True))
     station_ok: dict[str, bool] = field(default_factory=dict)
     started: bool = False
 
@@ -290,7 +294,7 @@ class WwtpModel:
         self._ar_eff = Ar1(3.0 * hour, dt, 8)
         self._ar_mlss = Ar1(72.0 * hour, dt, 1)
         q = spec.q_mean_m3h
-        self._prod_lag = Lag(6.0 * hour, dt, np.ones(1))
+        self._prod_lag: Lag | None = None  # started from the first production value
         self._rain_lag1 = Lag(spec.rain_tau_h * hour, dt, np.zeros(1))
         self._rain_lag2 = Lag(spec.rain_tau_h * hour, dt, np.zeros(1))
         self._q_slow = Lag(48.0 * hour, dt, np.full(1, q))
@@ -314,7 +318,7 @@ class WwtpModel:
         self._state = _State(
             v_eq=spec.v_eq_m3 * spec.eq_set_pct / 100.0, do=spec.do_setpoint_mgl,
             do_meas=spec.do_setpoint_mgl, air=air0, integral=air0, q_out=q * 0.99,
-            last_ok_ms=float(start_ms), running=True,
+            last_ok_ms=float(start_ms),
             station_ok=dict.fromkeys((name for name, _, _ in STATION_LIMITED), True))
 
     # -- set-up ------------------------------------------------------------------------------
@@ -375,7 +379,8 @@ class WwtpModel:
     # -- stepping ----------------------------------------------------------------------------
 
     def step(self, t_ms: IntArray, *, production: FloatArray, rain_mm_h: FloatArray,
-             t_air_c: FloatArray, grid_ok: BoolArray) -> ModelOutput:
+             t_air_c: FloatArray, grid_ok: BoolArray, blower_ok: BoolArray | None = None,
+             pump_ok: BoolArray | None = None) -> ModelOutput:
         """Advance the plant over *t_ms* (consecutive 60 s instants) and report.
 
         Args:
@@ -384,16 +389,23 @@ class WwtpModel:
             rain_mm_h: rain intensity at the park, (n,) [mm/h].
             t_air_c: air temperature, (n,) [degC].
             grid_ok: True while the plant has supply, (n,).
+            blower_ok: False while the blowers have failed (fault F20), (n,); default all True.
+            pump_ok: False while the pumps have failed (fault F20), (n,); default all True.
 
         Returns:
             Blocks ``wwtp`` and ``wwtp_quality`` at every instant, ``monitoring_station`` at the
             instants on the 300 s grid; events ``limit_exceeded`` / ``limit_restored`` (station)
-            and ``plant_stopped`` / ``plant_started`` (plant); coupling ``load_kw`` and
+            and ``plant_stopped`` / ``plant_started`` (supply), ``blowers_stopped`` /
+            ``blowers_started``, ``pumps_stopped`` / ``pumps_started`` (equipment faults) from
+            the plant; coupling ``load_kw`` and
             ``q_in_m3h``, (n,).
         """
         n = len(t_ms)
+        blower_ok = np.ones(n, dtype=bool) if blower_ok is None else blower_ok
+        pump_ok = np.ones(n, dtype=bool) if pump_ok is None else pump_ok
         for name, array in (("production", production), ("rain_mm_h", rain_mm_h),
-                            ("t_air_c", t_air_c), ("grid_ok", grid_ok)):
+                            ("t_air_c", t_air_c), ("grid_ok", grid_ok),
+                            ("blower_ok", blower_ok), ("pump_ok", pump_ok)):
             if array.shape != (n,):
                 msg = f"wwtp step: {name} has shape {array.shape}, expected ({n},) like t_ms"
                 raise ValueError(msg)
@@ -401,7 +413,13 @@ class WwtpModel:
             return self._empty()
         s = self.spec
         grid = np.asarray(grid_ok, dtype=bool)
+        switches = {"plant": grid, "blowers": np.asarray(blower_ok, dtype=bool),
+                    "pumps": np.asarray(pump_ok, dtype=bool)}
+        blowers = grid & switches["blowers"]
+        pumps = grid & switches["pumps"]
         if not self._state.started:
+            self._prod_lag = Lag(6.0 * 3600.0, float(self.interval_s),
+                                 np.full(1, max(float(production[0]), 0.0)))
             self._t_in_lag = Lag(24.0 * 3600.0, float(self.interval_s),
                                  np.full(1, float(t_air_c[0])))
             self._temp_lag = Lag(s.hrt_h * 3600.0, float(self.interval_s),
@@ -420,11 +438,12 @@ class WwtpModel:
         assert self._temp_lag is not None
         temp_bio = self._temp_lag(temp_in)
         proc = self._process(t_ms=t_ms, t_local=t_local, q_in=q_in, c_bio=c_bio,
-                             temp_bio=temp_bio, grid=grid, eps=eps)
+                             temp_bio=temp_bio, pumps=pumps, blowers=blowers, eps=eps)
         eff, eff_ph, eff_temp = self._effluent(c_bio, ph_bio, temp_bio, proc["do"],
                                                           eps)
         plant = self._plant_values(t_ms=t_ms, t_local=t_local, q_in=q_in, proc=proc, eff=eff,
-                                   temp_bio=temp_bio, eps=eps, grid=grid)
+                                   temp_bio=temp_bio, eps=eps, grid=grid, pumps=pumps,
+                                   blowers=blowers)
         influent_panel = {**{k: c_in[:, i] for i, k in enumerate(CONC)}, "ph": ph_in,
                           "temp_c": temp_in}
         effluent_panel = {**{k: eff[:, i] for i, k in enumerate(CONC)}, "ph": eff_ph,
@@ -434,7 +453,7 @@ class WwtpModel:
         station, station_events = self._station(t_ms=t_ms, t_local=t_local, q_in=q_in,
                                                 q_out=proc["q_out"], eff=eff, eff_ph=eff_ph,
                                                 eff_temp=eff_temp, grid=grid)
-        events = sorted(self._plant_events(t_ms, grid) + station_events,
+        events = sorted(self._plant_events(t_ms, switches) + station_events,
                         key=lambda e: (e.ts_ms, e.device_id))
         return ModelOutput(
             telemetry=(
@@ -448,8 +467,6 @@ class WwtpModel:
         )
 
     def _empty(self) -> ModelOutput:
-        from parkwire.quantities import asset_type  # noqa: PLC0415 - only for empty blocks
-
         blocks = []
         for name, devices in (("wwtp", (self.plant_device,)),
                               ("wwtp_quality", self.quality_devices),
@@ -465,6 +482,7 @@ class WwtpModel:
                                                                   FloatArray]:
         s = self.spec
         shape = periodic_interp(hod, DIURNAL_SHAPE)
+        assert self._prod_lag is not None
         level = self._prod_lag(np.maximum(production, 0.0))
         days, inverse = np.unique(day, return_inverse=True)
         day_level = np.array([self._day(int(d)) for d in days.tolist()])[inverse.reshape(-1)]
@@ -518,8 +536,8 @@ class WwtpModel:
 
     # One flat hot loop on purpose (splitting it costs a call per step): many statements.
     def _process(self, *, t_ms: IntArray, t_local: IntArray, q_in: FloatArray,  # noqa: PLR0915
-                 c_bio: FloatArray, temp_bio: FloatArray, grid: BoolArray,
-                 eps: FloatArray) -> dict[str, FloatArray]:
+                 c_bio: FloatArray, temp_bio: FloatArray, pumps: BoolArray,
+                 blowers: BoolArray, eps: FloatArray) -> dict[str, FloatArray]:
         """Run the equalisation tank, DO and PI controller (the one sequential loop)."""
         s = self.spec
         st = self._state
@@ -555,11 +573,11 @@ class WwtpModel:
         inv_dt = 1.0 / dt_h
         cols: tuple[list[float], ...] = ([], [], [], [], [], [])
         qb_l, v_l, do_l, meas_l, air_l, qo_l = cols
-        for qi, qs, g, ok, b, e, oi, sa in zip(
-                q_in.tolist(), (q_slow - v_set * inv_tau).tolist(), grid.tolist(),
-                good.tolist(), bias.tolist(), noise.tolist(), (dt_h * o2).tolist(),
-                sat.tolist(), strict=True):
-            if g:
+        for qi, qs, pumping, aerating, ok, b, e, oi, sa in zip(
+                q_in.tolist(), (q_slow - v_set * inv_tau).tolist(), pumps.tolist(),
+                blowers.tolist(), good.tolist(), bias.tolist(), noise.tolist(),
+                (dt_h * o2).tolist(), sat.tolist(), strict=True):
+            if pumping:
                 qb = qs + v * inv_tau
                 qb = 0.0 if qb < 0.0 else qb
                 qb = q_cap if qb > q_cap else qb
@@ -574,7 +592,7 @@ class WwtpModel:
             if ok:
                 meas = do + b + e
                 meas = 0.0 if meas < 0.0 else meas
-            if g:
+            if aerating:
                 err = sp - meas
                 if ok:
                     integ += ki_dt * err
@@ -630,12 +648,12 @@ class WwtpModel:
 
     def _plant_values(self, *, t_ms: IntArray, t_local: IntArray, q_in: FloatArray,
                       proc: dict[str, FloatArray], eff: FloatArray, temp_bio: FloatArray,
-                      eps: FloatArray, grid: BoolArray) -> dict[str, FloatArray]:
+                      eps: FloatArray, grid: BoolArray, pumps: BoolArray,
+                      blowers: BoolArray) -> dict[str, FloatArray]:
         s = self.spec
-        on = grid.astype(np.float64)
-        blower_kw = s.blower_kwh_per_m3 * proc["air"]
-        pump_kw = on * (s.pump_lift_kw * proc["q_bio"] / s.q_mean_m3h + s.pump_recycle_kw)
-        load_kw = blower_kw + pump_kw + on * s.other_kw
+        blower_kw = s.blower_kwh_per_m3 * proc["air"]  # no air when the blowers are off
+        pump_kw = pumps * (s.pump_lift_kw * proc["q_bio"] / s.q_mean_m3h + s.pump_recycle_kw)
+        load_kw = blower_kw + pump_kw + grid * s.other_kw
         mlss = 3_200.0 + 250.0 * self._ar_mlss(eps[:, _N_MLSS:_N_MLSS + 1])[:, 0]
         orp = self._orp_lag(_orp(proc["do"]))
         nh4 = self._analysers["nh4_aer"].read(eff[:, _NH4], t_ms, t_local, eps[:, _N_NH4A])
@@ -644,7 +662,8 @@ class WwtpModel:
             "eq_level_pct": np.clip(100.0 * proc["v_eq"] / s.v_eq_m3, 0.0, 100.0),
             "temp_c": temp_bio, "do_mgl": proc["do_meas"], "do_status": proc["do_status"],
             "do_setpoint_mgl": np.full(len(t_ms), s.do_setpoint_mgl), "air_m3h": proc["air"],
-            "blower_kw": blower_kw, "pump_kw": pump_kw, "load_kw": load_kw, "running": on,
+            "blower_kw": blower_kw, "pump_kw": pump_kw, "load_kw": load_kw,
+            "running": (pumps & blowers).astype(np.float64),
             "nh4_n_mgl": nh4.value, "nh4_n_status": nh4.status, "mlss_mgl": mlss,
             "orp_mv": orp,
         }
@@ -687,8 +706,6 @@ class WwtpModel:
             values[flag] = ok.astype(np.float64)
             events.extend(self._flag_events(name, limit, ts, values[name], ok))
         values["tx_ok"] = (~(link_down | dead)).astype(np.float64)
-        from parkwire.quantities import asset_type  # noqa: PLC0415 - field order
-
         order = asset_type("monitoring_station").field_names
         block = TelemetryBlock("monitoring_station", (self.station_device,), ts.copy(),
                                {f: values[f][:, np.newaxis] for f in order})
@@ -712,14 +729,20 @@ class WwtpModel:
                                            "verified": limit.verified}))
         return events
 
-    def _plant_events(self, t_ms: IntArray, grid: BoolArray) -> list[EventRecord]:
+    def _plant_events(self, t_ms: IntArray,
+                      switches: dict[str, BoolArray]) -> list[EventRecord]:
+        """Emit ``<what>_stopped`` / ``<what>_started`` when a switch changes state."""
         st = self._state
-        previous = np.concatenate([[st.running], grid[:-1]])
-        st.running = bool(grid[-1])
-        return [EventRecord(int(t_ms[i]), self.plant_device,
-                            "plant_started" if grid[i] else "plant_stopped",
-                            {"cause": "supply"})
-                for i in np.flatnonzero(previous != grid).tolist()]
+        events: list[EventRecord] = []
+        for what, on in switches.items():
+            previous = np.concatenate([[st.switches[what]], on[:-1]])
+            st.switches[what] = bool(on[-1])
+            cause = "supply" if what == "plant" else "fault"
+            events.extend(EventRecord(int(t_ms[i]), self.plant_device,
+                                      f"{what}_started" if on[i] else f"{what}_stopped",
+                                      {"cause": cause})
+                          for i in np.flatnonzero(previous != on).tolist())
+        return sorted(events, key=lambda e: e.ts_ms)
 
 
 def _orp(do: FloatArray | float) -> FloatArray:

@@ -504,3 +504,41 @@ def test_long_runs_keep_their_caches_bounded() -> None:
         out = model.step(t_ms, **_drivers(DAY, rain=False, outage=False))
     assert out.telemetry[0].values["do_mgl"].shape == (DAY, 1)
     assert len(model._day_level) <= 33
+
+
+def _fault_run(**faults: slice) -> Run:
+    n = 2 * DAY
+    drivers: dict[str, np.ndarray] = dict(_drivers(n, rain=False, outage=False))
+    for name, window in faults.items():
+        flag = np.ones(n, dtype=bool)
+        flag[window] = False
+        drivers[name] = flag
+    t_ms = MONDAY_MS + MIN * np.arange(n, dtype=np.int64)
+    out = WwtpModel(WwtpSpec(), 7, MONDAY_MS).step(t_ms, **drivers)
+    return Run(t_ms, drivers["grid_ok"], out)
+
+
+def test_blower_failure_starves_the_biology() -> None:
+    """Blowers failed, pumps running: no air, DO < 0.3 within 30 min, effluent NH4 rises."""
+    window = slice(DAY + 600, DAY + 840)
+    run = _fault_run(blower_ok=window)
+    assert (run.plant("blower_kw")[window] == 0.0).all()
+    assert (run.plant("pump_kw")[window] > 0.0).all()
+    assert (run.plant("running")[window] == 0.0).all()
+    assert run.plant("do_mgl")[window.start + 30] < 0.3
+    nh4 = run.quality("nh4_n_mgl", 1)
+    assert nh4[window.stop] > nh4[window.start] + 1.5
+    events = [(e.event, e.data["cause"]) for e in run.out.events if e.device_id == "wwtp-plant"]
+    assert events == [("blowers_stopped", "fault"), ("blowers_started", "fault")]
+
+
+def test_pump_failure_fills_the_equalisation_tank() -> None:
+    """Pumps failed, blowers running: no flow to biology, the tank level climbs, DO rises."""
+    window = slice(DAY + 480, DAY + 720)
+    run = _fault_run(pump_ok=window)
+    assert (run.plant("q_bio_m3h")[window] == 0.0).all()
+    assert (run.plant("pump_kw")[window] == 0.0).all()
+    level = run.plant("eq_level_pct")
+    assert level[window.stop - 1] > level[window.start] + 10.0
+    assert run.plant("do_mgl")[window.stop - 1] > 2.0
+    assert (run.plant("blower_kw")[window] > 0.0).all()
