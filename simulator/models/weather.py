@@ -41,7 +41,7 @@ from scipy.signal import lfilter
 from simulator.calendar import local_time
 from simulator.models.output import FloatArray, IntArray
 from simulator.models.weather_climate import SiteClimate, region_climate
-from simulator.models.weather_sun import clear_sky, day_of_year, sun_position
+from simulator.models.weather_sun import SunTable, clear_sky, day_of_year
 from simulator.rng import Stream, device_rng
 
 _MS_PER_MIN = 60_000
@@ -213,6 +213,7 @@ class WeatherModel:
         self._stream_id = f"weather.{spec.park_id}"
         self._noise = device_rng(seed, self._stream_id, Stream.NOISE)
         self._zone = zoneinfo.ZoneInfo(spec.timezone)
+        self._sun = SunTable(self.site, spec.position_grid_s)
         self._days: dict[int, _Day] = {}
         self._next_day = self._local_day(start_ms)
         self._regime = CLEAR
@@ -252,7 +253,7 @@ class WeatherModel:
         """Return the weather at *t_ms* (increasing, at or after ``start_ms``)."""
         t_ms = np.asarray(t_ms, dtype=np.int64)
         spec, site = self.spec, self.site
-        sun = sun_position(t_ms, site, spec.position_grid_s)
+        sun = self._sun.position(t_ms)
         with np.errstate(divide="ignore", invalid="ignore"):
             clear = clear_sky(t_ms, sun, site)
         minute = self._minute_values(t_ms)

@@ -259,3 +259,13 @@ def test_a_custom_climate_overrides_the_region() -> None:
     custom = dataclasses.replace(SOUTH, name="custom")
     assert WeatherSpec(region="north", climate=custom).site is custom
     assert region_climate("south") is SOUTH
+
+
+def test_day_by_day_calls_match_one_call() -> None:
+    """Stepping four days one day per call (old days dropped) equals one four-day call."""
+    t = grid(JULY, 4, 300)
+    whole = WeatherModel(WeatherSpec(), 8, JULY).step(t)
+    model = WeatherModel(WeatherSpec(), 8, JULY)
+    per_day = [model.step(t[k * 288:(k + 1) * 288]) for k in range(4)]
+    np.testing.assert_array_equal(np.concatenate([w.kc for w in per_day]), whole.kc)
+    np.testing.assert_array_equal(np.concatenate([w.t_air_c for w in per_day]), whole.t_air_c)
