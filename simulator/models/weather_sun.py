@@ -4,9 +4,9 @@ Solar position is NREL SPA through ``pvlib.spa.solar_position`` (the ``nrel_nump
 ``pvlib.solarposition.get_solarposition``), with pvlib's defaults: pressure from altitude,
 12 °C, refraction 0.5667°, ΔT from ``pvlib.spa.calculate_deltat`` [P1]. SPA costs about 8 µs
 per instant on this machine (4.2 s for a year at 60 s, 28 s at 10 s), so it is evaluated on a
-coarse grid aligned to the epoch (default 300 s), a UTC day at a time, and interpolated: the sun's direction is
-interpolated as a unit vector (no azimuth wrap-around), then refraction is applied exactly as
-SPA does. The interpolation error is below 0.01° (tested).
+coarse grid aligned to the epoch (default 300 s), a UTC day at a time, and interpolated: the
+sun's direction is interpolated as a unit vector (no azimuth wrap-around), then refraction is
+applied exactly as SPA does. The interpolation error is below 0.01° (tested).
 
 Clear sky is Ineichen-Perez with the site's monthly Linke turbidity interpolated to the day of
 year like ``pvlib.clearsky.lookup_linke_turbidity`` does, Kasten-Young air mass and the Spencer
