@@ -13,8 +13,9 @@ A 12,000 m3/day activated-sludge plant (domain.md §0, §4.3) stepped on a 60 s 
    domain.md §4.3 [A] swinging with the diurnal shape, AR(1) noise, and rare tenant dumps
    (acid, alkaline, organic or ammonia shocks of 1-4 h at Poisson times, seeded [A]).
 3. **Equalisation.** The tank absorbs the swings: a level controller pumps
-   ``Q_bio = Q_slow + (V - V_set) / tau_v`` (``Q_slow`` a 48 h lag of the inflow), so the flow
-   to biology varies about +-10 % [A]; the tank also mixes the concentrations (4 h lag).
+   ``Q_bio = Q_slow (V / V_set)^0.3`` (``Q_slow`` a 48 h lag of the inflow), so the flow to
+   biology varies about +-10 % [A], the level drifts down on Sundays and Tet without running
+   dry, and a full tank overflows; the tank also mixes the concentrations (4 h lag).
 4. **Aeration.** ``dDO/dt = kLa (DO_sat(T) - DO) - OUR - Q_bio/V_aer * DO`` with
    ``kLa = c_air * air`` and the oxygen uptake rate from the load removed (0.5 g O2 per g COD,
    4.57 g O2 per g NH4-N nitrified) plus endogenous respiration. A PI controller sets the air
@@ -111,7 +112,7 @@ class WwtpSpec:
         q_design_m3d: design flow [m3/day] (12,000, domain.md §0).
         v_eq_m3: equalisation tank volume [m3] ([A], 14 h of mean flow).
         eq_set_pct: equalisation level setpoint [%] ([A]).
-        eq_tau_h: level controller time constant [h] ([A]).
+        eq_exponent: level law exponent k in ``Q_bio = Q_slow (V / V_set)^k`` [1] ([A]).
         eq_mix_h: concentration mixing lag of the equalisation tank [h] ([A]).
         v_aer_m3: aerated volume [m3] ([A]).
         hrt_h: hydraulic lag influent to effluent concentrations [h] (10-16 h, §4.3 [A]).
@@ -170,7 +171,7 @@ class WwtpSpec:
     q_design_m3d: float = 12_000.0
     v_eq_m3: float = 7_000.0
     eq_set_pct: float = 60.0
-    eq_tau_h: float = 24.0
+    eq_exponent: float = 0.3
     eq_mix_h: float = 4.0
     v_aer_m3: float = 4_000.0
     hrt_h: float = 12.0
@@ -562,7 +563,8 @@ class WwtpModel:
         # One plain-float loop: the tank level, the DO balance and the PI controller feed each
         # other step by step; everything else is vectorised around it. Constants are hoisted
         # into locals and min/max written as conditionals: this loop is the model's hot spot.
-        inv_tau = 1.0 / s.eq_tau_h
+        inv_v_set = 1.0 / v_set
+        k_level = s.eq_exponent
         q_cap = 2.5 * s.q_mean_m3h
         v_max, sp, kp = s.v_eq_m3, s.do_setpoint_mgl, s.pi_kp
         a_min, a_max = s.air_min_m3h, s.air_max_m3h
@@ -574,12 +576,11 @@ class WwtpModel:
         cols: tuple[list[float], ...] = ([], [], [], [], [], [])
         qb_l, v_l, do_l, meas_l, air_l, qo_l = cols
         for qi, qs, pumping, aerating, ok, b, e, oi, sa in zip(
-                q_in.tolist(), (q_slow - v_set * inv_tau).tolist(), pumps.tolist(),
+                q_in.tolist(), q_slow.tolist(), pumps.tolist(),
                 blowers.tolist(), good.tolist(), bias.tolist(), noise.tolist(),
                 (dt_h * o2).tolist(), sat.tolist(), strict=True):
             if pumping:
-                qb = qs + v * inv_tau
-                qb = 0.0 if qb < 0.0 else qb
+                qb = qs * (v * inv_v_set) ** k_level
                 qb = q_cap if qb > q_cap else qb
                 limit = v * inv_dt + qi  # cannot pump more than the tank holds
                 qb = limit if qb > limit else qb
