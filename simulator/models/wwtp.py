@@ -224,6 +224,33 @@ class WwtpSpec:
     nh4_drift_mgl_day: float = 0.1
     ph_drift_day: float = 0.05 / 7.0
 
+    def __post_init__(self) -> None:
+        positive = ("q_design_m3d", "v_eq_m3", "eq_set_pct", "eq_mix_h", "v_aer_m3", "hrt_h",
+                    "cod_in_mgl", "tss_in_mgl", "nh4_in_mgl", "tp_in_mgl", "colour_in_ptco",
+                    "k_o_mgl", "nitrif_theta", "do_setpoint_mgl", "alpha_sote", "air_max_m3h",
+                    "pi_kp", "pi_ti_h", "rain_tau_h", "calibration_min", "error_min_h")
+        for name in positive:
+            if not getattr(self, name) > 0.0:
+                msg = f"WwtpSpec.{name} must be > 0, got {getattr(self, name)!r}"
+                raise ValueError(msg)
+        ratios = ("bod_cod", "removal_cod", "removal_bod", "removal_tss", "removal_tp",
+                  "removal_colour", "removal_nh4", "removal_tn")
+        for name in ratios:
+            if not 0.0 <= getattr(self, name) < 1.0:
+                msg = f"WwtpSpec.{name} must be a fraction in [0, 1), got {getattr(self, name)!r}"
+                raise ValueError(msg)
+        for low, high in (("air_min_m3h", "air_max_m3h"), ("calibration_min", "calibration_max"),
+                          ("error_min_h", "error_max_h")):
+            if not 0.0 <= getattr(self, low) <= getattr(self, high):
+                msg = f"WwtpSpec.{low} must lie in [0, {high}], got {getattr(self, low)!r}"
+                raise ValueError(msg)
+        if not self.eq_set_pct < 100.0:
+            msg = f"WwtpSpec.eq_set_pct must be below 100, got {self.eq_set_pct!r}"
+            raise ValueError(msg)
+        if self.do_cleaning_weeks < 1:
+            msg = f"WwtpSpec.do_cleaning_weeks must be >= 1, got {self.do_cleaning_weeks!r}"
+            raise ValueError(msg)
+
     @property
     def q_mean_m3h(self) -> float:
         """Mean inflow on a normal weekday [m3/h]."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,7 @@ from simulator.models.output import ModelOutput, TelemetryBlock
 from simulator.models.wwtp import CONC, DIURNAL_SHAPE, STATION_LIMITED, WwtpModel, WwtpSpec
 from simulator.models.wwtp_analysers import Analyser, AnalyserSpec
 from simulator.models.wwtp_parts import IntervalSchedule, Lag, PeriodicWindows, hold
+from simulator.standards import StandardError
 from tests.simulator.conftest import MONDAY_MS
 
 MIN = 60_000
@@ -542,3 +544,22 @@ def test_pump_failure_fills_the_equalisation_tank() -> None:
     assert level[window.stop - 1] > level[window.start] + 10.0
     assert run.plant("do_mgl")[window.stop - 1] > 2.0
     assert (run.plant("blower_kw")[window] > 0.0).all()
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("v_aer_m3", 0.0, "WwtpSpec.v_aer_m3 must be > 0, got 0.0"),
+    ("removal_cod", 1.2, "WwtpSpec.removal_cod must be a fraction in [0, 1), got 1.2"),
+    ("air_min_m3h", 20_000.0, "WwtpSpec.air_min_m3h must lie in [0, air_max_m3h]"),
+    ("eq_set_pct", 100.0, "WwtpSpec.eq_set_pct must be below 100"),
+    ("do_cleaning_weeks", 0, "WwtpSpec.do_cleaning_weeks must be >= 1"),
+])
+def test_bad_spec_is_refused_with_the_field_name(field: str, value: float, message: str) -> None:
+    """An impossible plant parameter raises ValueError naming the field and the value."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        WwtpSpec(**{field: value})  # type: ignore[arg-type]
+
+
+def test_unknown_column_is_refused() -> None:
+    """A column the standard does not define is refused when the model is built."""
+    with pytest.raises(StandardError, match="unknown column 'C'"):
+        WwtpModel(WwtpSpec(column="C"), 1, MONDAY_MS)
