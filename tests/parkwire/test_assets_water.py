@@ -14,7 +14,7 @@ STATION_PARAMETERS = {"temp_c": "temp", "ph": "ph", "tss_mgl": "tss", "cod_mgl":
 def test_water_types_are_registered_in_the_water_domain() -> None:
     """Station, process and quality types are in the registry, each in its own table."""
     for asset in water.ASSET_TYPES:
-        assert ASSET_TYPES[asset.name] is asset
+        assert ASSET_TYPES[asset.name] == asset
         assert asset.domain is Domain.WATER
     names = {a.name: a.measurement for a in water.ASSET_TYPES}
     assert names == {"monitoring_station": "monitoring_station", "wwtp": "wwtp",
