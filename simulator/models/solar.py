@@ -50,6 +50,7 @@ from simulator.models.output import (
 from simulator.models.solar_fleet import SolarSpec
 from simulator.models.solar_pv import PlaneOutput, inverter_ac_kw, plane_output
 from simulator.models.weather import Weather
+from simulator.models.weather_climate import NORTH
 from simulator.rng import Stream, device_rng
 
 INVERTER = "inverter"
@@ -76,12 +77,13 @@ class SolarModel:
         seed: the run's master seed.
         start_ms: first instant the run will ask for [ms since epoch, UTC].
         timezone: the park's IANA zone (local hours of the state machine and faults).
-        rainy_months: months (1-12) in which morning insulation trips happen.
+        rainy_months: months (1-12) in which morning insulation trips happen; pass the
+            park climate's (``WeatherSpec.site.rainy_months``), north by default.
     """
 
     def __init__(self, spec: SolarSpec, seed: int, start_ms: int, *,
                  timezone: str = "Asia/Ho_Chi_Minh",
-                 rainy_months: tuple[int, ...] = (5, 6, 7, 8, 9, 10)) -> None:
+                 rainy_months: tuple[int, ...] = NORTH.rainy_months) -> None:
         self.spec = spec
         self.interval_s = spec.interval_s
         self._seed = seed

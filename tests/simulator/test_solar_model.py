@@ -221,6 +221,10 @@ def test_morning_insulation_trips_in_the_rainy_season() -> None:
     dry = run(small_spec(iso_trip_prob=1.0), instants(JANUARY, 1),
               weather_for(instants(JANUARY, 1)))
     assert not dry.events, "no insulation trips in the dry season"
+    january = instants(JANUARY, 1)
+    damp = SolarModel(small_spec(iso_trip_prob=1.0), 7, JANUARY, rainy_months=(1,)).step(
+        january, weather=weather_for(january))
+    assert len([e for e in damp.events if e.event == "inverter_fault"]) == 3
 
 
 def test_morning_start_and_heat_sink_derating() -> None:

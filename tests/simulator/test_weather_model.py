@@ -269,3 +269,12 @@ def test_day_by_day_calls_match_one_call() -> None:
     per_day = [model.step(t[k * 288:(k + 1) * 288]) for k in range(4)]
     np.testing.assert_array_equal(np.concatenate([w.kc for w in per_day]), whole.kc)
     np.testing.assert_array_equal(np.concatenate([w.t_air_c for w in per_day]), whole.t_air_c)
+
+
+def test_models_on_different_grids_agree_at_common_instants() -> None:
+    """A 10 s and a 300 s instance (same spec, seed, start) agree where their instants meet."""
+    fine = WeatherModel(WeatherSpec(), 6, JULY).step(grid(JULY, 1, 10))
+    coarse = WeatherModel(WeatherSpec(), 6, JULY).step(grid(JULY, 1, 300))
+    for field in dataclasses.fields(Weather):
+        np.testing.assert_array_equal(getattr(fine, field.name)[::30],
+                                      getattr(coarse, field.name), err_msg=field.name)
