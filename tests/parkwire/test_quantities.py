@@ -25,6 +25,7 @@ SNAKE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 # follow the metering habit of a leading symbol instead (v_ln_a, i_b); ratios have no unit.
 UNIT_WORD = {"kW": "kw", "kvar": "kvar", "kVA": "kva", "Hz": "hz", "%": "pct", "kWh": "kwh",
              "mg/L": "mgl", "m3/h": "m3h", "Cel": "c", "[pH]": "ph", "mV": "mv", "Pt-Co": "ptco",
+             "kbit/s": "kbps", "{frame}/s": "fps", "d": "days",
              "kvarh": "kvarh", "W/m2": "wm2", "m/s": "ms", "mm/h": "mmh"}
 # SunSpec point names, verbatim (W, PhVphA, TmpSnk, Evt1): asset types with Naming.SUNSPEC.
 SUNSPEC_POINT = re.compile(r"[A-Z][A-Za-z0-9]*")
