@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -39,7 +39,7 @@ from pvlib import irradiance
 from scipy.signal import lfilter
 
 from simulator.calendar import local_time
-from simulator.models.output import FloatArray, IntArray
+from simulator.models.output import BoolArray, FloatArray, IntArray
 from simulator.models.weather_climate import SiteClimate, region_climate
 from simulator.models.weather_sun import SunTable, clear_sky, day_of_year
 from simulator.rng import Stream, device_rng
@@ -162,6 +162,10 @@ class Weather:
     rh_pct: FloatArray
     wind_ms: FloatArray
     rain_mm_h: FloatArray
+
+    def rows(self, index: slice | IntArray | BoolArray) -> Weather:
+        """Return the weather at a subset of the instants (a slice, indices or a mask)."""
+        return Weather(**{name: getattr(self, name)[index] for name in _WEATHER_FIELDS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,10 +300,16 @@ class WeatherModel:
         while self._next_day <= last_day:
             self._days[self._next_day] = self._generate_day(self._next_day)
             self._next_day += 1
+        if first_day not in self._days:
+            kept = min(self._days) if self._days else self._next_day
+            msg = (f"WeatherModel.step: instants start on local day {first_day} but the "
+                   f"weather begins at day {kept} (start_ms, or days already left behind); "
+                   "step forward in time from start_ms")
+            raise ValueError(msg)
         # Forget days before the window: calls move forward in time.
         for old in [day for day in self._days if day < first_day - 1]:
             del self._days[old]
-        days = [self._days[day] for day in range(first_day, last_day + 1) if day in self._days]
+        days = [self._days[day] for day in range(first_day, last_day + 1)]
         grid = np.concatenate([day.start_ms + np.arange(_MIN_PER_DAY) * _MS_PER_MIN
                                for day in days]).astype(np.float64)
         t = t_ms.astype(np.float64)
@@ -391,5 +401,6 @@ class WeatherModel:
         return wind
 
 
+_WEATHER_FIELDS = tuple(f.name for f in fields(Weather))
 _MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.float64)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()

@@ -366,5 +366,4 @@ def test_bad_solar_spec_is_rejected(build: object, message: str) -> None:
 
 def _cut(weather: Weather, start: int, stop: int) -> Weather:
     """The weather rows [start, stop)."""
-    return Weather(**{f.name: getattr(weather, f.name)[start:stop]
-                      for f in dataclasses.fields(Weather)})
+    return weather.rows(slice(start, stop))

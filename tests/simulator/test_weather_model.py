@@ -278,3 +278,22 @@ def test_models_on_different_grids_agree_at_common_instants() -> None:
     for field in dataclasses.fields(Weather):
         np.testing.assert_array_equal(getattr(fine, field.name)[::30],
                                       getattr(coarse, field.name), err_msg=field.name)
+
+
+def test_rows_selects_instants() -> None:
+    """Weather.rows subsamples every field, so a coarser domain can reuse a fine series."""
+    weather = week()
+    coarse = weather.rows(slice(None, None, 5))
+    np.testing.assert_array_equal(coarse.t_ms, weather.t_ms[::5])
+    np.testing.assert_array_equal(coarse.rain_mm_h, weather.rain_mm_h[::5])
+    assert weather.rows(weather.ghi > 0).ghi.min() > 0.0
+
+
+def test_stepping_before_the_start_is_an_error() -> None:
+    """Instants before the start day (or days already left behind) raise a clear error."""
+    model = WeatherModel(WeatherSpec(), 1, JULY)
+    with pytest.raises(ValueError, match="step forward in time from start_ms"):
+        model.step(grid(JULY - DAY_MS, 0.1, 60))
+    model.step(grid(JULY + 3 * DAY_MS, 0.1, 60))
+    with pytest.raises(ValueError, match="step forward in time"):
+        model.step(grid(JULY, 0.1, 60))
