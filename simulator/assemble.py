@@ -61,7 +61,9 @@ class Assembler:
             self._topics[device.device_id] = Topic(park, site, domain, device.asset_type,
                                                    device.device_id, Channel.TELEMETRY)
         self._block_seq: dict[tuple[str, tuple[str, ...]], int] = {}
+        self._block_topics: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._event_seq: dict[str, int] = {}
+        self._event_topics: dict[str, Topic] = {}
 
     def topic(self, device_id: str, channel: Channel = Channel.TELEMETRY) -> str:
         """Return a device's topic on *channel*."""
@@ -81,7 +83,10 @@ class Assembler:
         key = (block.asset_type, block.device_ids)
         seq0 = self._block_seq.get(key, 0)
         self._block_seq[key] = seq0 + len(block.t_ms)
-        topics = tuple(self.topic(d) for d in block.device_ids)
+        topics = self._block_topics.get(block.device_ids)
+        if topics is None:
+            topics = tuple(str(self._topics[d]) for d in block.device_ids)
+            self._block_topics[block.device_ids] = topics
         return ValueBlock(block.asset_type, fields, block.device_ids, topics, data,
                           rows=(offsets // interval_ms).astype(np.int64), seq0=seq0)
 
@@ -92,7 +97,10 @@ class Assembler:
         for record in records:
             seq = self._event_seq.get(record.device_id, 0)
             self._event_seq[record.device_id] = seq + 1
-            topic = self._topics[record.device_id].with_channel(Channel.EVENT)
+            topic = self._event_topics.get(record.device_id)
+            if topic is None:
+                topic = self._topics[record.device_id].with_channel(Channel.EVENT)
+                self._event_topics[record.device_id] = topic
             payload = encode(Event(topic, record.ts_ms, seq, record.event, record.data))
             out.append(EventLine((record.ts_ms - t0_ms) // interval_ms, str(topic), payload))
         return out

@@ -11,18 +11,29 @@ Devices: one ``meter`` per tenant (``mtr-<tenant>``), one ``mv_meter`` per 22 kV
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from parkwire import ASSET_TYPES, Channel, Domain, Topic
 from simulator import calendar
+from simulator.assemble import Assembler
+from simulator.domains import (
+    Context,
+    PartResult,
+    SecurityPart,
+    SolarPart,
+    WaterPart,
+    weather_model,
+)
 from simulator.encode import EventLine, ValueBlock, messages, step_bounds, to_jsonl
 from simulator.models import electrical, load, network
 from simulator.models.common import CommonLoadSpec, common_load_kw
+from simulator.models.output import DeviceSpec
 from simulator.rng import Stream, device_rng
 from simulator.scenario import ARCHETYPES, SHIFT_PATTERNS, Scenario
 from simulator.scenario.scale import block_id
@@ -50,8 +61,23 @@ _DAY_CACHE_MAX = 64
 
 #: Power factor of the park's common loads (LED drivers, offices, pumps) [1] ([A]).
 COMMON_PF = 0.93
+#: Power factor of the wastewater plant (blowers and pumps on drives) [1] ([A]).
+WWTP_PF = 0.88
 #: Typical current distortion of the extra LV meters' loads [%] ([A]).
 EXTRA_THD_I_PCT = 12.0
+
+
+class Part(Protocol):
+    """A domain model adapter (see :mod:`simulator.domains`)."""
+
+    @property
+    def devices(self) -> tuple[DeviceSpec, ...]:
+        """The devices it simulates."""
+        ...
+
+    def step(self, ctx: Context) -> PartResult:
+        """Step the window."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,17 +254,40 @@ class Engine:
         self._day_cache: dict[int, tuple[FloatArray, FloatArray]] = {}
         self._common_spec = CommonLoadSpec()
         self._outages: list[Outage] = []
+        self._parts = self._build_parts(start_ms)
         self._extras = self._extra_meters()
         self._setup_tenants()
         self._setup_network()
-        self.devices = tuple(self._device_infos())
-        self._noise_rngs = [device_rng(seed, d.device_id, Stream.NOISE) for d in self.devices]
+        meters = self._device_infos()
+        self._noise_rngs = [device_rng(seed, d.device_id, Stream.NOISE) for d in meters]
+        model_devices = tuple(d for part in self._parts for d in part.devices)
+        self._assembler = Assembler(self.park, self.site, model_devices)
+        self.devices: tuple[DeviceInfo, ...] = tuple(meters) + tuple(
+            DeviceInfo(d.device_id, d.asset_type, self._assembler.topic(d.device_id),
+                       self._assembler.topic(d.device_id, Channel.STATUS), d.tags)
+            for d in model_devices)
         grid_id = f"grid.{self.park}"
         self._grid_rng = device_rng(seed, grid_id, Stream.NOISE)
         self._grid_state = self._phi_grid * device_rng(seed, grid_id, Stream.INIT) \
             .standard_normal(2)
 
     # --- set-up ----------------------------------------------------------------------
+
+    def _build_parts(self, start_ms: int) -> list[Part]:
+        """The domain models the scenario asks for, in coupling order, and the weather."""
+        scenario = self.scenario
+        parts: list[Part] = []
+        if scenario.solar is not None:
+            parts.append(SolarPart(scenario, self.seed, start_ms))
+        if scenario.water is not None:
+            self._water: WaterPart | None = WaterPart(scenario, self.seed, start_ms)
+            parts.append(self._water)
+        else:
+            self._water = None
+        if scenario.security is not None:
+            parts.append(SecurityPart(scenario, self.seed, start_ms))
+        self._weather = weather_model(scenario, self.seed, start_ms) if parts else None
+        return parts
 
     def _extra_meters(self) -> list[ExtraMeter]:
         """Low-voltage meters whose load comes from another model (common loads, plants)."""
@@ -248,6 +297,12 @@ class Engine:
             extras.append(ExtraMeter(block_id("mtr-common", b), "common", feeder, COMMON_PF,
                                      self._common_spec.peak_kw,
                                      {"feeder": feeder, "archetype": "common"}))
+        water = self.scenario.water
+        if water is not None and self._water is not None:
+            for b, feeder in enumerate(water.feeders):
+                extras.append(ExtraMeter(block_id("mtr-wwtp", b), "wwtp", feeder, WWTP_PF,
+                                         self._water.rating_kw,
+                                         {"feeder": feeder, "archetype": "wwtp"}))
         return extras
 
     def _setup_tenants(self) -> None:
@@ -372,20 +427,42 @@ class Engine:
         t_ms = self.next_ms + np.arange(steps, dtype=np.int64) * self.interval_ms
         seq0 = self._seq
         drivers = self._drivers(t_ms)
-        lv_vals, mv_vals, losses = self._meters(drivers)
+        weather = self._weather.step(t_ms) if self._weather is not None and steps else None
+        ctx = Context(t_ms, drivers.when, drivers.p_gross, drivers.supply_ok, weather)
+        pv: FloatArray | None = None
+        results = []
+        extra_index = {e.device_id: j for j, e in enumerate(self._extras)}
+        for part in self._parts if steps else ():
+            result = part.step(ctx)
+            results.append(result)
+            if result.pv_kw is not None:
+                pv = result.pv_kw if pv is None else pv + result.pv_kw
+            for meter, kw in result.extra_kw.items():
+                drivers.extra_p[:, extra_index[meter]] = kw
+        lv_vals, mv_vals, losses = self._meters(drivers, pv)
         self.next_ms += steps * self.interval_ms
         self._seq += steps
         ids = [d.device_id for d in self.devices]
         topics = [d.topic for d in self.devices]
         m = self._lv_count
-        blocks = (
+        blocks = [
             _block("meter", ids[:m], topics[:m], lv_vals),
             _block("mv_meter", ids[m:m + self._mv_count], topics[m:m + self._mv_count],
                    mv_vals),
-        )
+        ]
+        t0 = int(t_ms[0]) if steps else self.next_ms
+        for result in results:
+            blocks += [self._assembler.block(b, t0, self.interval_ms)
+                       for b in result.output.telemetry]
+        records = heapq.merge(*(r.output.events for r in results),
+                              key=lambda e: (e.ts_ms, e.device_id))
+        events = self._assembler.events(tuple(records), t0, self.interval_ms)
         exact = {"meter": lv_vals, "mv_meter": mv_vals, "losses": losses,
-                 "tenant_gross": {"p_kw": drivers.p_gross}}
-        return Window(t_ms, seq0, blocks, exact)
+                 "tenant_gross": {"p_kw": drivers.p_gross},
+                 "tenant_pv": {"p_kw": pv if pv is not None else np.zeros_like(drivers.p_gross)},
+                 "coupling": {name: values for r in results
+                              for name, values in r.output.coupling.items()}}
+        return Window(t_ms, seq0, tuple(blocks), exact, tuple(events))
 
     @property
     def _lv_count(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+from collections import Counter
 from pathlib import Path
 
 import orjson
@@ -25,15 +26,27 @@ def _parse(*argv: str) -> argparse.Namespace:
 
 
 def test_the_documented_backfill_to_stdout(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
-    """The brief's exact command writes 6 h of refpark as JSON lines and only data to stdout."""
+    """The brief's exact command writes 6 h of refpark as JSON lines and only data to stdout.
+
+    Every device reports at its own interval over the 6 h: meters and inverters every 10 s
+    (2,160 times), gates, cameras, fire panels and the plant every 60 s (360), the plant's
+    monitoring station every 5 min (72); events come on top.
+    """
     args = _parse("--seed", "7", "--backfill", SPAN, "--output", "-")
     assert args.handler(args) == 0
     out, err = capsysbinary.readouterr()
     lines = out.splitlines()
     first = orjson.loads(lines[0])
     assert first["payload"]["ts"] == "2026-03-01T17:00:00.000Z"
-    assert orjson.loads(lines[-1])["payload"]["ts"] == "2026-03-01T22:59:50.000Z"
-    assert len(lines) % 2160 == 0  # every device, every 10 s step
+    records = [orjson.loads(line) for line in lines]
+    telemetry = [r for r in records if r["topic"].endswith("/telemetry")]
+    assert telemetry[-1]["payload"]["ts"] == "2026-03-01T22:59:50.000Z"
+    per_device = Counter(r["topic"] for r in telemetry)
+    reports = Counter(per_device.values())
+    assert set(reports) == {2160, 360, 72}
+    kinds = {topic.split("/")[3] for topic, count in per_device.items() if count == 2160}
+    assert kinds == {"meter", "mv_meter", "inverter", "weather_station"}
+    assert any(r["topic"].endswith("/event") for r in records)
     assert b"messages in" in err
     again = _parse("--seed", "7", "--backfill", SPAN, "--output", "-")
     again.handler(again)
