@@ -248,7 +248,7 @@ class SolarModel:
                | np.where(hot, 1 << EVT_OVER_TEMP, 0))
 
         values = self._electrical(t_ms, w_kw, dc_avail, poa=poa, t_cell=t_cell, t_air=t_air,
-                                  grid=grid, producing=producing, iso=iso)
+                                  grid=grid, producing=producing)
         values["St"] = state
         values["Evt1"] = evt.astype(np.float64)
         events = self._fault_events(t_ms, iso, lost)
@@ -378,7 +378,7 @@ class SolarModel:
 
     def _electrical(self, t_ms: IntArray, w_kw: FloatArray, dc_avail: FloatArray, *,
                     poa: FloatArray, t_cell: FloatArray, t_air: FloatArray, grid: BoolArray,
-                    producing: BoolArray, iso: BoolArray) -> dict[str, FloatArray]:
+                    producing: BoolArray) -> dict[str, FloatArray]:
         """SunSpec AC, DC and temperature points from the delivered power."""
         spec = self.spec
         n = t_ms.size
@@ -414,7 +414,7 @@ class SolarModel:
         unused = 1.0 - np.divide(dcw, dc_avail * 1000.0, out=np.ones_like(dcw),
                                  where=dc_avail > 0.0)
         dcv = np.where(connected, np.minimum(vmp * (1.0 + 0.2 * np.clip(unused, 0.0, 1.0)), voc),
-                       np.where((poa > 1.0) | iso, voc, 0.0))
+                       np.where(poa > 1.0, voc, 0.0))
         dca = np.divide(dcw, dcv, out=np.zeros_like(dcw), where=dcv > 0.0)
         snk = t_air + spec.snk_rise_load_c * x + spec.snk_rise_sun_c * poa / 1000.0
         cab = t_air + 0.4 * (snk - t_air) + 1.5 + self._cab_offset
