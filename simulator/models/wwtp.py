@@ -111,7 +111,7 @@ class WwtpSpec:
         timezone: the park's IANA time zone (diurnal shape, calibration hours).
         q_design_m3d: design flow [m3/day] (12,000, domain.md §0).
         production_lag_h: lag of the production index before it scales the flow [h] ([A]).
-            6 h passes Sunday (~0.75 of a weekday) and Tet; an index that already carries the
+            6 h passes Sunday (~0.78 of a weekday) and Tet; an index that already carries the
             shift rhythm then widens the diurnal swing a little (hourly 0.73-1.42 instead of
             0.77-1.29 with RefPark's tenants); a longer lag damps that but blurs the days.
         v_eq_m3: equalisation tank volume [m3] ([A], 14 h of mean flow).
