@@ -445,6 +445,11 @@ class WwtpModel:
                 raise ValueError(msg)
         if n == 0:
             return self._empty()
+        step_ms = self.interval_s * 1000
+        if t_ms[0] % step_ms or (n > 1 and (np.diff(t_ms) != step_ms).any()):
+            msg = (f"wwtp step: t_ms must be consecutive multiples of {step_ms} ms "
+                   f"(the model's {self.interval_s} s grid)")
+            raise ValueError(msg)
         s = self.spec
         grid = np.asarray(grid_ok, dtype=bool)
         switches = {"plant": grid, "blowers": np.asarray(blower_ok, dtype=bool),

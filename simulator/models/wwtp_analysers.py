@@ -95,11 +95,13 @@ class Analyser:
                  calibration_min: float, calibration_max: float, error_min_s: float,
                  error_max_s: float, initial: float) -> None:
         self.spec = spec
-        rate: Callable[[np.random.Generator], float]
-        if spec.drift_signed:
-            rate = lambda rng: float(rng.normal(0.0, spec.drift_per_day))  # noqa: E731
-        else:
-            rate = lambda rng: spec.drift_per_day * float(rng.uniform(0.5, 1.5))  # noqa: E731
+        def signed(rng: np.random.Generator) -> float:
+            return float(rng.normal(0.0, spec.drift_per_day))
+
+        def one_sided(rng: np.random.Generator) -> float:
+            return spec.drift_per_day * float(rng.uniform(0.5, 1.5))
+
+        rate: Callable[[np.random.Generator], float] = signed if spec.drift_signed else one_sided
         self._windows = (PeriodicWindows(seed, stream_id, period_weeks=spec.period_weeks,
                                          min_min=calibration_min, max_min=calibration_max,
                                          rate=rate)

@@ -579,3 +579,12 @@ def test_tet_week_lowers_the_inflow_without_draining_the_tank() -> None:
     assert plant["eq_level_pct"][:, 0].min() > 1.0
     q_bio = plant["q_bio_m3h"][:, 0].reshape(12, DAY).mean(axis=1)
     assert q_bio[6:9].mean() == pytest.approx(daily[6:9].mean(), rel=0.15)
+
+
+@pytest.mark.parametrize("offset_ms", [10_000, 0])
+def test_off_grid_instants_are_refused(offset_ms: int) -> None:
+    """Instants off the 60 s grid, or with a gap, are refused with the grid named."""
+    model = WwtpModel(WwtpSpec(), 1, MONDAY_MS)
+    t_ms = MONDAY_MS + offset_ms + MIN * np.array([0, 1, 3], dtype=np.int64)
+    with pytest.raises(ValueError, match="consecutive multiples of 60000 ms"):
+        model.step(t_ms, **_drivers(3))
