@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 
@@ -50,6 +51,8 @@ from simulator.models.episodes import (
 from simulator.models.output import DeviceSpec, EventRecord, ModelOutput, TelemetryBlock
 from simulator.rng import Stream, device_rng
 
+#: Event order: time, then device (output.ModelOutput).
+_ORDER = attrgetter("ts_ms", "device_id")
 _STREAM_ID = "security.cctv"
 _OUTDOOR = frozenset({"perimeter", "gate", "road"})
 _FIELDS = ("online", "fps", "bitrate_kbps", "packet_loss_pct", "recording_ok", "storage_days",
@@ -280,7 +283,7 @@ class CctvModel:
             at, camera = self._motion.pop(0)
             events.append(EventRecord(at, self.camera_ids[camera], "motion_detected"))
         self._last_ms = int(t_ms[-1])
-        events.sort(key=lambda e: (e.ts_ms, e.device_id))
+        events.sort(key=_ORDER)
         block = TelemetryBlock("camera", self.camera_ids, t_ms,
                                {k: v.astype(np.float64) for k, v in values.items()})
         return ModelOutput((block,), tuple(events))

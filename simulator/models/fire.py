@@ -26,6 +26,7 @@ detector count, ``mains_ok``, ``battery_ok`` and ``v_battery``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import numpy as np
 
@@ -47,6 +48,8 @@ from simulator.models.episodes import (
 from simulator.models.output import DeviceSpec, EventRecord, EventValue, ModelOutput, TelemetryBlock
 from simulator.rng import Stream, device_rng
 
+#: Event order: time, then device (output.ModelOutput).
+_ORDER = attrgetter("ts_ms", "device_id")
 _STREAM_ID = "fire.panels"
 _DETECTORS = ("smoke", "heat", "multi", "call_point")
 _DETECTOR_P = (0.45, 0.15, 0.3, 0.1)
@@ -251,7 +254,7 @@ class FireModel:
             "v_battery": v_battery,
         }
         self._last_ms = int(t_ms[-1])
-        events.sort(key=lambda e: (e.ts_ms, e.device_id))
+        events.sort(key=_ORDER)
         block = TelemetryBlock("fire_panel", self.panel_ids, t_ms,
                                {k: np.asarray(v, dtype=np.float64) for k, v in values.items()})
         return ModelOutput((block,), tuple(events))

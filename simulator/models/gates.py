@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import attrgetter
 
 import numpy as np
 from scipy.special import ndtr
@@ -54,6 +55,8 @@ _DIRECTIONS = ("in", "out")
 _PROVINCES = (99, 98, 29, 30, 15, 16, 14, 89)  # Bac Ninh, Bac Giang, Ha Noi, Hai Phong, ...
 _DENY_REASONS = ("expired", "wrong_zone", "unknown_card", "anti_passback")
 # Pseudo device id of the park-level streams of this model.
+#: Event order: time, then device (output.ModelOutput).
+_ORDER = attrgetter("ts_ms", "device_id")
 _STREAM_ID = "security.gates"
 
 
@@ -360,7 +363,7 @@ class GatesModel:
         truck_net = np.cumsum((trucks_in - trucks_out).sum(axis=1))
         trucks_series = len(self._trucks) - truck_net[-1] + truck_net
         self._next_ms = int(t_ms[-1]) + self._dt_ms
-        events.sort(key=lambda e: (e.ts_ms, e.device_id))
+        events.sort(key=_ORDER)
         return ModelOutput((block,), tuple(events), {
             "workers_on_site": on_site.astype(np.float64),
             "trucks_on_site": trucks_series.astype(np.float64)})
@@ -529,22 +532,35 @@ class GatesModel:
                                                     (_Kind.TAILGATE, "tailgating", tailgate)]
         if spec.events is EventDetail.ALL:
             kinds.insert(0, (_Kind.BADGE, "badge_granted", granted))
+        lanes = np.array([g.lanes for g in spec.gates])
+        ids = np.array([g.gate_id for g in spec.gates], dtype=object)
         for kind, name, counts in kinds:
             steps, gates, directions = occurrences(counts)
             u = self._detail[kind].random((len(steps), 4))
+            # Columns to plain lists first: per-element numpy indexing would cost more than
+            # building the event itself.
             ts = stamp(t_ms, steps, self.interval_s, u[:, 0]).tolist()
-            badge = (u[:, 1] * spec.workforce).astype(np.int64).tolist()
-            reason = (u[:, 3] * len(_DENY_REASONS)).astype(np.int64).tolist()
-            for i, gate in enumerate(gates.tolist()):
-                g = spec.gates[gate]
-                data: dict[str, EventValue] = {
-                    "direction": _DIRECTIONS[int(directions[i])],
-                    "lane": int(u[i, 2] * g.lanes) + 1}
-                if kind is not _Kind.TAILGATE:
-                    data["badge_id"] = f"B{badge[i]:06d}"
-                if kind is _Kind.DENIED:
-                    data["reason"] = _DENY_REASONS[reason[i]]
-                events.append(EventRecord(ts[i], g.gate_id, name, data))
+            device = ids[gates].tolist()
+            direction = np.array(_DIRECTIONS, dtype=object)[directions].tolist()
+            lane = ((u[:, 2] * lanes[gates]).astype(np.int64) + 1).tolist()
+            if kind is _Kind.TAILGATE:
+                events.extend(EventRecord(at, dev, name, {"direction": way, "lane": ln})
+                              for at, dev, way, ln in zip(ts, device, direction, lane,
+                                                          strict=True))
+                continue
+            badge = [f"B{b:06d}" for b in (u[:, 1] * spec.workforce).astype(np.int64).tolist()]
+            if kind is _Kind.BADGE:
+                events.extend(EventRecord(at, dev, name, {"direction": way, "lane": ln,
+                                                          "badge_id": bid})
+                              for at, dev, way, ln, bid in zip(ts, device, direction, lane,
+                                                               badge, strict=True))
+                continue
+            reason = np.array(_DENY_REASONS, dtype=object)[
+                (u[:, 3] * len(_DENY_REASONS)).astype(np.int64)].tolist()
+            events.extend(EventRecord(at, dev, name, {"direction": way, "lane": ln,
+                                                      "badge_id": bid, "reason": why})
+                          for at, dev, way, ln, bid, why in zip(ts, device, direction, lane,
+                                                                badge, reason, strict=True))
 
     def _plate_events(self, t_ms: IntArray, vehicles: IntArray,
                       events: list[EventRecord]) -> None:

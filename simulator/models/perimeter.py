@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 
@@ -47,6 +48,8 @@ from simulator.models.episodes import (
 from simulator.models.output import DeviceSpec, EventRecord, EventValue, ModelOutput, TelemetryBlock
 from simulator.rng import Stream, device_rng
 
+#: Event order: time, then device (output.ModelOutput).
+_ORDER = attrgetter("ts_ms", "device_id")
 _STREAM_ID = "security.pids"
 _SIDES = ("north", "east", "south", "west")
 #: Signature classes a zone processor reports.
@@ -223,7 +226,7 @@ class PerimeterModel:
             "tamper": (tampered & on).astype(np.float64),
             "supply_ok": on.astype(np.float64),
         }
-        events.sort(key=lambda e: (e.ts_ms, e.device_id))
+        events.sort(key=_ORDER)
         self._last_ms = int(t_ms[-1])
         return ModelOutput((TelemetryBlock("pids_zone", self.zone_ids, t_ms, values),),
                            tuple(events))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from simulator.models.cctv import CctvModel, CctvSpec
 from simulator.models.episodes import MS, BoolArray, FloatArray, IntArray
@@ -108,7 +109,7 @@ class SecurityModel:
             self.fire.step(t_ms, grid_ok=grid_ok),
         )
         events: list[EventRecord] = list(heapq.merge(
-            *(part.events for part in parts), key=lambda e: (e.ts_ms, e.device_id)))
+            *(part.events for part in parts), key=attrgetter("ts_ms", "device_id")))
         coupling = {name: values for part in parts for name, values in part.coupling.items()}
         return ModelOutput(tuple(block for part in parts for block in part.telemetry),
                            tuple(events), coupling)
