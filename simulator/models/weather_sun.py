@@ -70,7 +70,8 @@ class SunTable:
     """Sun positions on an epoch-aligned grid, computed a UTC day at a time and cached.
 
     SPA has a fixed cost of a few milliseconds per call, so short windows share one
-    evaluation per day (the last two days are kept; runs move forward in time).
+    evaluation per day, and a long window evaluates all its days in one call (the last two
+    days are kept; runs move forward in time).
 
     Args:
         site: the location.
@@ -82,19 +83,21 @@ class SunTable:
         self.grid_s = grid_s
         self._days: dict[int, tuple[FloatArray, FloatArray, FloatArray]] = {}
 
-    def _day_vectors(self, day: int) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Unit vectors (east, north, up) of the sun at the day's grid nodes and the next."""
-        cached = self._days.get(day)
-        if cached is None:
-            step_ms = self.grid_s * 1000
-            nodes = day * _MS_PER_DAY + np.arange(_MS_PER_DAY // step_ms + 1,
-                                                  dtype=np.int64) * step_ms
-            zenith, azimuth = _spa(nodes.astype(np.float64) / 1000.0, self.site)
-            zr, ar = np.radians(zenith), np.radians(azimuth)
-            cached = (np.sin(zr) * np.sin(ar), np.sin(zr) * np.cos(ar), np.cos(zr))
-            self._days = {d: v for d, v in self._days.items() if d >= day - 1}
-            self._days[day] = cached
-        return cached
+    def _ensure_days(self, days: list[int]) -> None:
+        """Evaluate SPA once for the grid nodes of every day of *days* not cached yet."""
+        missing = [day for day in days if day not in self._days]
+        if not missing:
+            return
+        step_ms = self.grid_s * 1000
+        per_day = _MS_PER_DAY // step_ms + 1  # the day's nodes and the next midnight
+        nodes = (np.asarray(missing, dtype=np.int64)[:, None] * _MS_PER_DAY
+                 + np.arange(per_day, dtype=np.int64) * step_ms).ravel()
+        zenith, azimuth = _spa(nodes.astype(np.float64) / 1000.0, self.site)
+        zr, ar = np.radians(zenith), np.radians(azimuth)
+        vectors = [v.reshape(len(missing), per_day) for v in
+                   (np.sin(zr) * np.sin(ar), np.sin(zr) * np.cos(ar), np.cos(zr))]
+        for k, day in enumerate(missing):
+            self._days[day] = (vectors[0][k], vectors[1][k], vectors[2][k])
 
     def position(self, t_ms: IntArray) -> SunPosition:
         """Return the sun position at *t_ms*."""
@@ -107,12 +110,16 @@ class SunTable:
             x, y, z = (np.empty(t_ms.size) for _ in range(3))
             days = t_ms // _MS_PER_DAY
             step_ms = float(self.grid_s * 1000)
-            for day in np.unique(days).tolist():
+            wanted = np.unique(days).tolist()
+            self._ensure_days(wanted)
+            nodes = np.arange(_MS_PER_DAY // (self.grid_s * 1000) + 1, dtype=np.float64)
+            for day in wanted:
                 rows = days == day
                 where = (t_ms[rows] - day * _MS_PER_DAY).astype(np.float64) / step_ms
-                nodes = np.arange(_MS_PER_DAY // (self.grid_s * 1000) + 1, dtype=np.float64)
-                for out, vector in zip((x, y, z), self._day_vectors(int(day)), strict=True):
+                for out, vector in zip((x, y, z), self._days[day], strict=True):
                     out[rows] = np.interp(where, nodes, vector)
+            # Runs move forward in time: keep only the last day and the one before it.
+            self._days = {d: v for d, v in self._days.items() if d >= wanted[-1] - 1}
             norm = np.sqrt(x * x + y * y + z * z)
             zenith = np.degrees(np.arccos(np.clip(z / norm, -1.0, 1.0)))
             azimuth = np.degrees(np.arctan2(x, y)) % 360.0
