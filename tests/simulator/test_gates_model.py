@@ -99,8 +99,10 @@ def test_headcount_is_never_negative_and_books_balance(week: ModelOutput) -> Non
 def test_run_starting_at_night_finds_the_night_shift_inside() -> None:
     """A run starting on Tuesday 02:00 begins with both night shifts (3,500) on site."""
     start = MONDAY_MS + 26 * 3_600_000
-    output = GatesModel(GatesSpec(), 5, start).step(grid(0.5, start))
+    model = GatesModel(GatesSpec(), 5, start)
+    output = model.step(grid(0.5, start))
     assert poisson_ok(output.coupling["workers_on_site"][0], 3_500)
+    assert model.workers_on_site == output.coupling["workers_on_site"][-1]
     assert output.telemetry[0].values["people_in"][0].sum() == 0  # nothing before the start
     assert output.coupling["workers_on_site"].min() >= 0
 
