@@ -112,6 +112,10 @@ class Hold:
         self._last: FloatArray | None = None
         self._channels = channels
 
+    def prime(self, values: FloatArray) -> None:
+        """Set the value(s) in force before the first sample."""
+        self._last = np.asarray(values, dtype=np.float64).copy()
+
     def __call__(self, rows: IntArray, values: FloatArray, steps: int) -> FloatArray:
         """Spread *values* (k, c) sampled at *rows* over *steps* steps, shape (steps, c)."""
         values = values.reshape(len(rows), self._channels)
@@ -218,6 +222,11 @@ class WaterPart:
             msg = "the scenario has no [water] section"
             raise ValueError(msg)
         feeder_index = {f.id: i for i, f in enumerate(scenario.energy.feeders)}
+        interval_ms = WwtpModel.interval_s * 1000
+        # The plants start on their own grid at or before the run's start; an instant before
+        # the start is simulated for its load only (so the plants' meters have a value from
+        # the first step, whatever the split into windows) and is not reported.
+        self._anchor: int | None = start_ms - start_ms % interval_ms
         self.models: list[WwtpModel] = []
         self.meter_ids: list[str] = []
         self._members: list[IntArray] = []
@@ -227,7 +236,7 @@ class WaterPart:
             spec = WwtpSpec(plant_id=block_id("wwtp", b), timezone=scenario.site.timezone,
                             q_design_m3d=water.design_m3d, standard=water.standard,
                             column=water.column, kq=water.kq, kf=water.kf)
-            self.models.append(WwtpModel(spec, seed, start_ms))
+            self.models.append(WwtpModel(spec, seed, self._anchor))
             self.meter_ids.append(block_id("mtr-wwtp", b))
             self._members.append(np.array(members, dtype=np.int64))
             self._normal.append(production_normal(scenario, members))
@@ -246,22 +255,43 @@ class WaterPart:
             raise ValueError(msg)
         rows = grid_rows(ctx.t_ms, self.interval_s)
         t = ctx.t_ms[rows]
-        p_rows = ctx.p_gross[rows]
+        # Drivers at the model's instants; a pre-start anchor takes the first step's.
+        source = rows
+        if self._anchor is not None and (not len(t) or self._anchor < t[0]):
+            t = np.concatenate([[self._anchor], t]).astype(np.int64)
+            source = np.concatenate([[0], rows]).astype(np.int64)
+        first = int(ctx.t_ms[0])
+        self._anchor = None
+        p_rows = ctx.p_gross[source]
         telemetry: list[TelemetryBlock] = []
         events: list[EventRecord] = []
         loads: list[FloatArray] = []
         for b, model in enumerate(self.models):
             production = p_rows[:, self._members[b]].sum(axis=1) / self._normal[b]
-            out = model.step(t, production=production, rain_mm_h=ctx.weather.rain_mm_h[rows],
-                             t_air_c=ctx.weather.t_air_c[rows],
-                             grid_ok=ctx.supply_ok[rows][:, self._feeder[b]])
-            telemetry += out.telemetry
-            events += out.events
+            out = model.step(t, production=production,
+                             rain_mm_h=ctx.weather.rain_mm_h[source],
+                             t_air_c=ctx.weather.t_air_c[source],
+                             grid_ok=ctx.supply_ok[source][:, self._feeder[b]])
+            telemetry += [_from(block, first) for block in out.telemetry]
+            events += [e for e in out.events if e.ts_ms >= first]
             loads.append(out.coupling["load_kw"])
-        held = self._hold(rows, np.stack(loads, axis=1), len(ctx.t_ms))
+        load = np.stack(loads, axis=1)
+        if len(t) > len(rows):  # the anchor: its load fills the steps before the first instant
+            self._hold.prime(load[0])
+            load = load[1:]
+        held = self._hold(rows, load, len(ctx.t_ms))
         merged = tuple(sorted(events, key=lambda e: (e.ts_ms, e.device_id)))
         return PartResult(ModelOutput(tuple(telemetry), merged),
                           extra_kw={m: held[:, b] for b, m in enumerate(self.meter_ids)})
+
+
+def _from(block: TelemetryBlock, first_ms: int) -> TelemetryBlock:
+    """Return *block* without the instants before *first_ms*."""
+    keep = block.t_ms >= first_ms
+    if keep.all():
+        return block
+    return TelemetryBlock(block.asset_type, block.device_ids, block.t_ms[keep],
+                          {name: values[keep] for name, values in block.values.items()})
 
 
 def _gates(count: int, blocks: int) -> tuple[Gate, ...]:

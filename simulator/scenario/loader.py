@@ -187,14 +187,6 @@ def _feeder(check: _Checker, t: Mapping[str, Any], where: str, feeders: set[str]
     return feeder
 
 
-def _multiple(check: _Checker, where: str, interval: int, energy: Energy | None) -> None:
-    """A domain's step must be a whole number of the meters' steps (one shared time grid)."""
-    base = energy.interval_s if energy else 0
-    if base and interval % base:
-        check.error(where, f"{interval} is not a multiple of energy.interval_s ({base}); "
-                           "every device runs on the meters' time grid")
-
-
 def _common(check: _Checker, raw: object, feeders: set[str]) -> Common | None:
     t = check.table(raw, "common", required=("feeder",), optional=())
     return Common((_feeder(check, t, "common", feeders),)) if t else None
@@ -207,7 +199,10 @@ def _solar(check: _Checker, raw: object, energy: Energy | None) -> Solar | None:
     solar = Solar(check.number(t, "solar", "fleet_kwp", 8000.0, lo=1.0, hi=1_000_000.0),
                   check.integer(t, "solar", "roofs", 25, lo=1, hi=10_000),
                   check.integer(t, "solar", "interval_s", 10, lo=1, hi=3600))
-    _multiple(check, "solar.interval_s", solar.interval_s, energy)
+    if energy is not None and solar.interval_s != energy.interval_s:
+        check.error("solar.interval_s", f"{solar.interval_s} differs from energy.interval_s "
+                                        f"({energy.interval_s}); zero export is settled at "
+                                        "every meter step, so inverters report on that grid")
     return solar
 
 

@@ -261,17 +261,12 @@ class Scenario:
     scale: int = 1
 
     @property
-    def device_count(self) -> int:
-        """Meters the scenario simulates: one per tenant, feeder and incomer, plus extras."""
+    def meter_count(self) -> int:
+        """Energy meters: one per tenant, feeder and incomer, plus common and plant meters."""
         extras = len(self.common.feeders) if self.common else 0
         extras += len(self.water.feeders) if self.water else 0
         return (len(self.tenants) + len(self.energy.feeders) + len(self.energy.substations)
                 + extras)
-
-    @property
-    def messages_per_minute(self) -> float:
-        """Telemetry messages per simulated minute [1/min]."""
-        return self.device_count * 60.0 / self.energy.interval_s
 
     @property
     def total_peak_kw(self) -> float:

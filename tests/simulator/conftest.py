@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from simulator.engine import Engine, Window
@@ -20,6 +22,12 @@ def minipark() -> Scenario:
 
 
 @pytest.fixture(scope="session")
-def mini_week(minipark: Scenario) -> Window:
-    """One simulated week (Monday to Sunday) of minipark, seed 7."""
-    return Engine(minipark, 7, MONDAY_MS).generate(WEEK_STEPS)
+def energy_only(minipark: Scenario) -> Scenario:
+    """Minipark's tenants and grid alone: no common loads, PV, plant or security."""
+    return dataclasses.replace(minipark, common=None, solar=None, water=None, security=None)
+
+
+@pytest.fixture(scope="session")
+def mini_week(energy_only: Scenario) -> Window:
+    """One simulated week (Monday to Sunday) of minipark's energy model alone, seed 7."""
+    return Engine(energy_only, 7, MONDAY_MS).generate(WEEK_STEPS)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import parkwire
-from parkwire import Channel, DeviceState, Status, Telemetry, Topic
+from parkwire import Channel, DeviceState, Event, Status, Telemetry, Topic
 from simulator.encode import status_payload
 from simulator.engine import Engine
 from simulator.scenario import Scenario
@@ -23,9 +23,9 @@ def _run(scenario: Scenario, seed: int, blocks: list[int]) -> bytes:
     return b"".join(engine.generate(n).to_jsonl() for n in blocks)
 
 
-def test_devices_topics_and_tags(minipark: Scenario) -> None:
+def test_devices_topics_and_tags(energy_only: Scenario) -> None:
     """One meter per tenant, one mv_meter per feeder plus the incomer, with parkwire topics."""
-    engine = Engine(minipark, 1, MONDAY_MS)
+    engine = Engine(energy_only, 1, MONDAY_MS)
     ids = [d.device_id for d in engine.devices]
     assert ids == ["mtr-t001", "mtr-t002", "mtr-t003", "mtr-t004", "mtr-t005",
                    "mtr-fdr01", "mtr-fdr02", "mtr-ss01"]
@@ -47,9 +47,41 @@ def test_start_must_be_on_the_grid(minipark: Scenario) -> None:
         Engine(minipark, 1, MONDAY_MS).generate(-1)
 
 
-def test_windows_continue_in_time_and_sequence(minipark: Scenario) -> None:
-    """Consecutive windows follow on: timestamps on the grid, seq growing by one per step."""
+def test_every_domain_brings_its_devices(minipark: Scenario) -> None:
+    """The full minipark adds the common and plant meters, inverters, the plant, security."""
     engine = Engine(minipark, 1, MONDAY_MS)
+    kinds = {d.asset_type for d in engine.devices}
+    assert kinds == {"meter", "mv_meter", "inverter", "weather_station", "wwtp",
+                     "wwtp_quality", "monitoring_station", "gate", "pids_zone", "camera",
+                     "fire_panel"}
+    ids = [d.device_id for d in engine.devices]
+    assert ids[5:7] == ["mtr-common", "mtr-wwtp"]
+    assert len(ids) == len(set(ids))
+    camera = next(d for d in engine.devices if d.asset_type == "camera")
+    assert camera.topic.startswith("minipark/demo-site/security/camera/")
+    assert camera.status_topic.endswith("/status")
+
+
+def test_devices_report_at_their_own_intervals(minipark: Scenario) -> None:
+    """In 5 min: meters every 10 s, cameras every 60 s, the station once, seq one per report."""
+    window = Engine(minipark, 1, MONDAY_MS).generate(30)
+    counts: dict[str, list[int]] = {}
+    for topic, payload in window.messages():
+        if topic.endswith("/telemetry"):
+            counts.setdefault(topic, []).append(orjson.loads(payload)["seq"])
+    by_kind: dict[str, set[int]] = {}
+    for topic, seqs in counts.items():
+        assert seqs == list(range(len(seqs)))
+        by_kind.setdefault(topic.split("/")[3], set()).add(len(seqs))
+    assert by_kind["meter"] == by_kind["inverter"] == {30}
+    assert by_kind["camera"] == by_kind["gate"] == by_kind["wwtp"] == {5}
+    assert by_kind["monitoring_station"] == {1}
+    assert window.last_seqs()[counts.__iter__().__next__()] == 29
+
+
+def test_windows_continue_in_time_and_sequence(energy_only: Scenario) -> None:
+    """Consecutive windows follow on: timestamps on the grid, seq growing by one per step."""
+    engine = Engine(energy_only, 1, MONDAY_MS)
     first, second = engine.generate(3), engine.generate(2)
     assert first.t_ms.tolist() == [MONDAY_MS, MONDAY_MS + 10_000, MONDAY_MS + 20_000]
     assert second.t_ms[0] == MONDAY_MS + 30_000
@@ -70,15 +102,15 @@ def test_payloads_are_parkwire_encode_byte_for_byte(minipark: Scenario) -> None:
     assert len(messages) == len(lines) == window.count
     for (topic, payload), line in zip(messages, lines, strict=True):
         decoded = parkwire.decode(topic, payload)
-        assert isinstance(decoded, Telemetry)
+        assert isinstance(decoded, Telemetry | Event)
         assert parkwire.encode(decoded) == payload
         prefix = b'{"topic":"' + topic.encode() + b'","payload":'
         assert line == prefix + payload + b"}"
 
 
-def test_jsonl_matches_an_independent_parkwire_encoding(minipark: Scenario) -> None:
+def test_jsonl_matches_an_independent_parkwire_encoding(energy_only: Scenario) -> None:
     """Lines rebuilt from the numeric blocks with parkwire.encode equal to_jsonl exactly."""
-    window = Engine(minipark, 8, MONDAY_MS).generate(25)
+    window = Engine(energy_only, 8, MONDAY_MS).generate(25)
     expected = []
     for step, ts in enumerate(window.t_ms.tolist()):
         for block in window.blocks:
@@ -102,9 +134,9 @@ def refpark_hour() -> list[tuple[str, bytes]]:
     return Engine(load_scenario("refpark"), 3, MONDAY_MS + 9 * 3_600_000).generate(360).messages()
 
 
-def test_values_are_rounded_to_the_registry_decimals(minipark: Scenario) -> None:
+def test_values_are_rounded_to_the_registry_decimals(energy_only: Scenario) -> None:
     """Readings carry at most each quantity's decimals; values() exposes them by field."""
-    window = Engine(minipark, 5, MONDAY_MS).generate(20)
+    window = Engine(energy_only, 5, MONDAY_MS).generate(20)
     block = window.values("meter")
     spec = parkwire.ASSET_TYPES["meter"]
     for name in block.fields:
@@ -136,8 +168,9 @@ def _split(scenario: Scenario, cuts: list[int]) -> bytes:
     return b"".join(engine.generate(n).to_jsonl() for n in cuts)
 
 
-def test_a_device_stream_does_not_depend_on_other_devices(minipark: Scenario) -> None:
+def test_a_device_stream_does_not_depend_on_other_devices(energy_only: Scenario) -> None:
     """Removing a tenant leaves every other tenant's readings unchanged."""
+    minipark = energy_only
     fewer = dataclasses.replace(minipark, tenants=minipark.tenants[:2] + minipark.tenants[3:])
     full = Engine(minipark, 9, MONDAY_MS).generate(100).values("meter")
     part = Engine(fewer, 9, MONDAY_MS).generate(100).values("meter")

@@ -55,8 +55,7 @@ def test_refpark_matches_the_reference_mix() -> None:
         110.0, 22.0, 2, 63.0)
     assert len(park.energy.feeders) >= 4
     # Tenants, feeders and the incomer, plus the common-load and WWTP meters.
-    assert park.device_count == 60 + len(park.energy.feeders) + 1 + 2
-    assert park.messages_per_minute == park.device_count * 6
+    assert park.meter_count == 60 + len(park.energy.feeders) + 1 + 2
 
 
 def test_archetype_defaults_and_overrides_apply(minipark: Scenario) -> None:
@@ -157,7 +156,8 @@ def test_every_error_is_collected() -> None:
     keys = [e.split(": ")[1] for e in errors]
     assert keys == ["site.region", "site.lat", "energy.interval_s", "energy.tou_profile",
                     "zones[0].feeder", "tenants[0].zone", "tenants[1].shift",
-                    "tenants[2].peak_kw", "tenants[3].feeder", "tenants[4].base"]
+                    "tenants[2].peak_kw", "tenants[3].feeder", "tenants[4].base",
+                    "solar.interval_s"]  # its 10 s no longer matches the meters' 7 s
     assert "divide a day evenly" in errors[2]
     assert "expected 1 to 3600" not in errors[2]
 
@@ -227,7 +227,6 @@ def test_domain_sections_are_optional_and_checked() -> None:
     errors = _errors(data)
     assert any("common.feeder: 'nowhere' is not a feeder" in e for e in errors)
     assert any("water.column: 'C' is not a column; expected A or B" in e for e in errors)
-    assert any("solar.interval_s: 15 is not a multiple of energy.interval_s" in e
-               for e in errors)
+    assert any("solar.interval_s: 15 differs from energy.interval_s (10)" in e for e in errors)
     assert any("security.gates: 0 is out of range" in e for e in errors)
     assert any("security.bogus: is not a known key" in e for e in errors)

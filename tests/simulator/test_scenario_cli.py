@@ -26,23 +26,26 @@ def test_show_summarises_a_park(capsys: pytest.CaptureFixture[str]) -> None:
     assert "21.13 N 105.98 E" in out
     assert "110/22 kV, 2 x 63 MVA" in out
     assert "electronics 15" in " ".join(out.split())
-    assert "69 meters" in out
-    assert "414 per simulated minute" in out
+    assert "695: 400 camera, 65 fire_panel, 6 gate, 70 inverter, 62 meter" in out
+    assert "1,394 telemetry per simulated minute" in out
 
 
 def test_show_json_is_machine_readable(capsys: pytest.CaptureFixture[str]) -> None:
     """--json gives the same facts as a JSON object."""
     assert main(["scenario", "show", "minipark", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["devices"] == 8
-    assert info["messages_per_minute"] == 48.0
+    assert info["devices"] == 81
+    assert info["devices_by_type"]["meter"] == 7  # 5 tenants, the common and plant meters
+    assert info["messages_per_minute_by_type"]["meter"] == 42.0
+    assert info["messages_per_minute_by_type"]["monitoring_station"] == 0.2
+    assert info["messages_per_minute"] == pytest.approx(165.2)  # 826 in 5 min
     assert info["tenants_by_archetype"]["dyeing"] == {"count": 1, "peak_kw": 1800.0}
 
 
 def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
     """A good file exits 0 and says ok with a summary."""
     assert main(["scenario", "validate", str(builtin_scenarios()["minipark"])]) == 0
-    assert capsys.readouterr().out.startswith("ok: minipark: 5 tenants, 2 feeders, 8 devices")
+    assert capsys.readouterr().out.startswith("ok: minipark: 5 tenants, 2 feeders, 81 devices")
 
 
 def test_validate_lists_every_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
