@@ -46,6 +46,7 @@ from simulator.models.episodes import (
     local_midnight_ms,
     normal_quantile,
     occurrences,
+    report_instants,
     stamp,
 )
 from simulator.models.output import DeviceSpec, EventRecord, ModelOutput, TelemetryBlock
@@ -281,7 +282,8 @@ class CctvModel:
             events.extend(self._changes(t_ms, flag, state, lost, back))
         while self._motion and self._motion[0][0] <= int(t_ms[-1]):
             at, camera = self._motion.pop(0)
-            events.append(EventRecord(at, self.camera_ids[camera], "motion_detected"))
+            events.append(EventRecord(int(report_instants(t_ms, np.array([at]))[0]),
+                                      self.camera_ids[camera], "motion_detected"))
         self._last_ms = int(t_ms[-1])
         events.sort(key=_ORDER)
         block = TelemetryBlock("camera", self.camera_ids, t_ms,
@@ -292,15 +294,14 @@ class CctvModel:
                   rng: np.random.Generator, median_h: float, *, sigma: float) -> BoolArray:
         """Start log-normal episodes at the drawn occurrences; return the active mask."""
         steps, devices = occurrences(counts)
-        u = rng.random((len(steps), 2))
-        ts = stamp(t_ms, steps, self.interval_s, u[:, 0])
-        duration = (median_h * 3_600_000
-                    * np.exp(sigma * normal_quantile(u[:, 1]))).astype(np.int64)
+        u = rng.random(len(steps))
+        ts = stamp(t_ms, steps)
+        duration = (median_h * 3_600_000 * np.exp(sigma * normal_quantile(u))).astype(np.int64)
         tracker.open_window()
         for i in range(len(steps)):
             tracker.begin(int(ts[i]), int(devices[i]), int(ts[i] + duration[i]))
         mask = tracker.mask(t_ms)
-        tracker.close_window(int(t_ms[-1]))
+        tracker.close_window(t_ms)
         return mask
 
     def _disks(self, t_ms: IntArray,
@@ -308,9 +309,9 @@ class CctvModel:
         """Return recorders stopped (steps, nvrs), their capacity share and disk events."""
         spec = self.spec
         steps, nvrs = occurrences(counts)
-        u = self._disk_detail.random((len(steps), 2))
-        ts = stamp(t_ms, steps, self.interval_s, u[:, 0])
-        repair = (spec.repair_median_h * 3_600_000 * np.exp(0.5 * normal_quantile(u[:, 1]))
+        u = self._disk_detail.random(len(steps))
+        ts = stamp(t_ms, steps)
+        repair = (spec.repair_median_h * 3_600_000 * np.exp(0.5 * normal_quantile(u))
                   ).astype(np.int64)
         events: list[EventRecord] = []
         self._disk.open_window()
@@ -321,7 +322,7 @@ class CctvModel:
                 events.extend(EventRecord(int(ts[i]), cam, "nvr_disk_failed", {"nvr": nvr + 1})
                               for cam in self._on_nvr(nvr))
         failed = self._disk.mask(t_ms)
-        for end, nvr in self._disk.close_window(int(t_ms[-1])):
+        for end, nvr in self._disk.close_window(t_ms):
             events.extend(EventRecord(end, cam, "nvr_disk_replaced", {"nvr": nvr + 1})
                           for cam in self._on_nvr(nvr))
         age_h = (t_ms[:, None] - self._disk_since[None, :]) / 3_600_000

@@ -1,9 +1,12 @@
 """Building blocks shared by the event-driven models (security, fire): rare occurrences.
 
 Every telemetry instant ``t_i`` of a model stands for the interval ``(t_i - dt, t_i]``: counts
-are what happened in it, and an occurrence drawn for step ``i`` gets a timestamp inside it. The
-run's very first step has no interval behind it (nothing was simulated before ``start_ms``), so
-its exposure is zero. Split determinism (docs/models/security.md) rests on two habits:
+are what happened in it, and the occurrences drawn for step ``i`` are reported at ``t_i``, the
+instant the system reports them. Event timestamps therefore always lie on the stepped instants,
+inside ``[t_ms[0], t_ms[-1]]`` whatever the window split (the engine files events by window
+step); a model that needs finer event times runs on a finer grid. The run's very first step has
+no interval behind it (nothing was simulated before ``start_ms``), so its exposure is zero.
+Split determinism (docs/models/security.md) rests on two habits:
 
 * all counts of one model come from one generator, drawn as one ``(steps, columns)`` array,
   so the stream is consumed step after step whatever the window split;
@@ -63,9 +66,19 @@ def occurrences(counts: IntArray) -> tuple[IntArray, ...]:
     return tuple(np.repeat(axis, repeats) for axis in where)
 
 
-def stamp(t_ms: IntArray, steps: IntArray, interval_s: int, u: FloatArray) -> IntArray:
-    """Place occurrences inside their step's interval ``(t - dt, t]`` from uniforms in [0, 1)."""
-    return t_ms[steps] - (u * (interval_s * MS)).astype(np.int64)
+def stamp(t_ms: IntArray, steps: IntArray) -> IntArray:
+    """Return the report instant of occurrences drawn for *steps* (their step's instant)."""
+    return t_ms[steps]
+
+
+def report_instants(t_ms: IntArray, instants: IntArray) -> IntArray:
+    """Return, for instants inside ``(t_ms[0] - dt, t_ms[-1]]``, the step that reports each.
+
+    That is the first stepped instant at or after it: an episode ending at 10:00:25 on a 60 s
+    grid is reported at 10:01:00.
+    """
+    index = np.searchsorted(t_ms, instants, side="left")
+    return t_ms[np.minimum(index, len(t_ms) - 1)]
 
 
 @dataclass(slots=True)
@@ -120,13 +133,19 @@ class Episodes:
             active[(t_ms >= start) & (t_ms < end), device] = True
         return active
 
-    def close_window(self, last_ms: int) -> list[tuple[int, int]]:
-        """Return (end ms, device) of the episodes that ended up to *last_ms*, in time order."""
+    def close_window(self, t_ms: IntArray) -> list[tuple[int, int]]:
+        """Return (report instant, device) of the episodes that ended by ``t_ms[-1]``, in order.
+
+        An end is reported at the first stepped instant at or after it (:func:`report_instants`).
+        """
+        last_ms = int(t_ms[-1])
         for device, end in list(self._pending_end.items()):
             if end <= last_ms:
                 self._ended.append((end, device))
                 del self._pending_end[device]
-        return sorted(self._ended)
+        ended = sorted(self._ended)
+        at = report_instants(t_ms, np.array([end for end, _ in ended], dtype=np.int64))
+        return [(int(ts), device) for ts, (_, device) in zip(at, ended, strict=True)]
 
 
 @dataclass(slots=True)

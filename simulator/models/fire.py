@@ -43,6 +43,7 @@ from simulator.models.episodes import (
     exposure_s,
     normal_quantile,
     occurrences,
+    report_instants,
     stamp,
 )
 from simulator.models.output import DeviceSpec, EventRecord, EventValue, ModelOutput, TelemetryBlock
@@ -124,6 +125,8 @@ class FireSpec:
 
 # Condition kinds, in the column order of the count draw.
 _ALARM, _PRE, _FAULT, _DISABLE, _SUPERVISORY, _BATTERY = range(6)
+# Order of kinds starting on the same step (pre-alarm before alarm).
+_SEQUENCE = (1, 0, 2, 3, 4, 5)
 
 
 class FireModel:
@@ -224,7 +227,7 @@ class FireModel:
         self._start_conditions(t_ms, counts, events)
         masks = [tracker.mask(t_ms) for tracker in self._episodes]
         for kind, tracker in enumerate(self._episodes):
-            ended = tracker.close_window(int(t_ms[-1]))
+            ended = tracker.close_window(t_ms)
             if _NAMES[kind][1]:
                 events.extend(EventRecord(ts, self.panel_ids[p], _NAMES[kind][1])
                               for ts, p in ended)
@@ -268,24 +271,25 @@ class FireModel:
         medians_ms = (spec.reset_median_min * 60_000, 120_000.0, spec.fault_median_h * 3.6e6,
                       spec.disablement_median_h * 3.6e6, spec.supervisory_median_min * 60_000,
                       spec.battery_median_h * 3.6e6)
-        dt_ms = self.interval_s * MS
         for kind in range(6):
             pick = kinds == kind
             u = self._detail[kind].random((int(pick.sum()), 6))
-            ts = stamp(t_ms, steps[pick], self.interval_s, u[:, 0])
-            # Earliest instant of each occurrence's own step interval.
-            floor_ms = t_ms[steps[pick]] - dt_ms + 1
-            lasts = medians_ms[kind] * np.exp(0.7 * normal_quantile(u[:, 1]))
+            ts = stamp(t_ms, steps[pick])
+            lasts = medians_ms[kind] * np.exp(0.7 * normal_quantile(u[:, 0]))
             for i, panel in enumerate(panels[pick].tolist()):
-                data = _details(kind, u[i])
-                starts.append((int(ts[i]), panel, kind, data, int(lasts[i])))
+                data = _details(kind, u[i, 1:5])
                 if kind == _ALARM and u[i, 5] < spec.pre_alarm_share:
-                    # The detector crossed its warning level 10-60 s before alarming.
-                    before = max(int(floor_ms[i]), int(ts[i] - 10_000 - 50_000 * u[i, 4]))
-                    starts.append((before, panel, _PRE, {**data, "level_pct": 75.0}, 90_000))
+                    # The detector crossed its warning level seconds before alarming; both are
+                    # reported at the step, the pre-alarm first.
+                    starts.append((int(ts[i]), panel, _PRE, {**data, "level_pct": 75.0}, 90_000))
+                starts.append((int(ts[i]), panel, kind, data, int(lasts[i])))
         while self._injected and self._injected[0][0] <= int(t_ms[-1]):
-            starts.append(self._injected.pop(0))
-        starts.sort(key=lambda s: (s[0], s[1], s[2]))
+            # Scheduled after the previous window (inject_fire checks), so inside this one.
+            at, panel, kind, data, duration = self._injected.pop(0)
+            reported = int(report_instants(t_ms, np.array([at]))[0])
+            starts.append((reported, panel, kind, data, duration))
+        # A pre-alarm goes before the alarm it announces when both fall on one step.
+        starts.sort(key=lambda s: (s[0], s[1], _SEQUENCE[s[2]]))
         for ts_ms, panel, kind, data, duration in starts:
             if kind == _DISABLE and not self._episodes[kind].busy(ts_ms, panel):
                 self._points[panel] = int(data["points"])
@@ -328,16 +332,16 @@ _NAMES = (("fire_alarm", "alarm_reset"), ("pre_alarm", "pre_alarm_cleared"),
 def _details(kind: int, u: FloatArray) -> dict[str, EventValue]:
     """Return an event's data from uniforms (zone, loop, device or what the condition is)."""
     if kind in (_ALARM, _PRE):
-        detector = _DETECTORS[int(np.searchsorted(np.cumsum(_DETECTOR_P), u[2] * 0.999999))]
-        data: dict[str, EventValue] = {"zone": 1 + int(u[3] * 8), "loop": 1 + int(u[4] * 4),
-                                       "device": 1 + int(u[5] * 120), "detector": detector}
+        detector = _DETECTORS[int(np.searchsorted(np.cumsum(_DETECTOR_P), u[0] * 0.999999))]
+        data: dict[str, EventValue] = {"zone": 1 + int(u[1] * 8), "loop": 1 + int(u[2] * 4),
+                                       "device": 1 + int(u[3] * 120), "detector": detector}
         if kind == _PRE:
-            data["level_pct"] = round(60.0 + 35.0 * float(u[2]), 1)
+            data["level_pct"] = round(60.0 + 35.0 * float(u[0]), 1)
         return data
     if kind == _FAULT:
-        return {"fault": _FAULTS[int(u[2] * len(_FAULTS))], "loop": 1 + int(u[3] * 4)}
+        return {"fault": _FAULTS[int(u[0] * len(_FAULTS))], "loop": 1 + int(u[1] * 4)}
     if kind == _DISABLE:
-        return {"points": 1 + int(u[2] * 20), "zone": 1 + int(u[3] * 8)}
+        return {"points": 1 + int(u[0] * 20), "zone": 1 + int(u[1] * 8)}
     if kind == _SUPERVISORY:
-        return {"condition": _CONDITIONS[int(u[2] * len(_CONDITIONS))]}
+        return {"condition": _CONDITIONS[int(u[0] * len(_CONDITIONS))]}
     return {"reason": "load_test_failed"}

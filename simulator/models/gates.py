@@ -488,18 +488,18 @@ class GatesModel:
         """Emit truck arrivals and departures; return departures per (step, gate)."""
         spec = self.spec
         steps, gates = occurrences(arrivals)
-        u = self._detail[_Kind.TRUCK].random((len(steps), 7))
-        ts = stamp(t_ms, steps, self.interval_s, u[:, 0])
+        u = self._detail[_Kind.TRUCK].random((len(steps), 6))
+        ts = stamp(t_ms, steps)
         dwell_ms = (spec.truck_dwell_median_min * 60_000
-                    * np.exp(spec.truck_dwell_sigma * normal_quantile(u[:, 3])))
+                    * np.exp(spec.truck_dwell_sigma * normal_quantile(u[:, 2])))
         for i in range(len(steps)):
             gate = int(gates[i])
-            plate = _plate(u[i, 1], u[i, 2], "C")
-            container = bool(u[i, 4] < spec.container_share)
+            plate = _plate(u[i, 0], u[i, 1], "C")
+            container = bool(u[i, 3] < spec.container_share)
             events.extend(self._truck_event(int(ts[i]), gate, plate, container, "in",
-                                            read=float(u[i, 5])))
+                                            read=float(u[i, 4])))
             self._trucks.append((int(ts[i] + dwell_ms[i]), gate, plate, container,
-                                 float(u[i, 6])))
+                                 float(u[i, 5])))
         departures = np.zeros_like(arrivals)
         last = int(t_ms[-1])
         leaving = sorted(tr for tr in self._trucks if tr[0] <= last)
@@ -507,7 +507,8 @@ class GatesModel:
         for dep, gate, plate, container, read in leaving:
             step = int(np.searchsorted(t_ms, dep, side="left"))
             departures[step, gate] += 1
-            events.extend(self._truck_event(dep, gate, plate, container, "out", read=read))
+            events.extend(self._truck_event(int(t_ms[step]), gate, plate, container, "out",
+                                            read=read))
         return departures
 
     def _truck_event(self, ts: int, gate: int, plate: str, container: bool,
@@ -536,19 +537,19 @@ class GatesModel:
         ids = np.array([g.gate_id for g in spec.gates], dtype=object)
         for kind, name, counts in kinds:
             steps, gates, directions = occurrences(counts)
-            u = self._detail[kind].random((len(steps), 4))
+            u = self._detail[kind].random((len(steps), 3))
             # Columns to plain lists first: per-element numpy indexing would cost more than
             # building the event itself.
-            ts = stamp(t_ms, steps, self.interval_s, u[:, 0]).tolist()
+            ts = stamp(t_ms, steps).tolist()
             device = ids[gates].tolist()
             direction = np.array(_DIRECTIONS, dtype=object)[directions].tolist()
-            lane = ((u[:, 2] * lanes[gates]).astype(np.int64) + 1).tolist()
+            lane = ((u[:, 1] * lanes[gates]).astype(np.int64) + 1).tolist()
             if kind is _Kind.TAILGATE:
                 events.extend(EventRecord(at, dev, name, {"direction": way, "lane": ln})
                               for at, dev, way, ln in zip(ts, device, direction, lane,
                                                           strict=True))
                 continue
-            badge = [f"B{b:06d}" for b in (u[:, 1] * spec.workforce).astype(np.int64).tolist()]
+            badge = [f"B{b:06d}" for b in (u[:, 0] * spec.workforce).astype(np.int64).tolist()]
             if kind is _Kind.BADGE:
                 events.extend(EventRecord(at, dev, name, {"direction": way, "lane": ln,
                                                           "badge_id": bid})
@@ -556,7 +557,7 @@ class GatesModel:
                                                                badge, strict=True))
                 continue
             reason = np.array(_DENY_REASONS, dtype=object)[
-                (u[:, 3] * len(_DENY_REASONS)).astype(np.int64)].tolist()
+                (u[:, 2] * len(_DENY_REASONS)).astype(np.int64)].tolist()
             events.extend(EventRecord(at, dev, name, {"direction": way, "lane": ln,
                                                       "badge_id": bid, "reason": why})
                           for at, dev, way, ln, bid, why in zip(ts, device, direction, lane,
@@ -566,30 +567,30 @@ class GatesModel:
                       events: list[EventRecord]) -> None:
         """Emit plate reads for buses and cars from (steps, gates, direction, class) counts."""
         steps, gates, directions, classes = occurrences(vehicles)
-        u = self._detail[_Kind.PLATE].random((len(steps), 4))
-        ts = stamp(t_ms, steps, self.interval_s, u[:, 0]).tolist()
+        u = self._detail[_Kind.PLATE].random((len(steps), 3))
+        ts = stamp(t_ms, steps).tolist()
         for i, gate in enumerate(gates.tolist()):
             vehicle = ("bus", "car")[int(classes[i])]
             data: dict[str, EventValue] = {"vehicle_class": vehicle,
                                            "direction": _DIRECTIONS[int(directions[i])]}
             gate_id = self.spec.gates[gate].gate_id
-            if u[i, 1] >= self.spec.lpr_read_rate:
+            if u[i, 0] >= self.spec.lpr_read_rate:
                 events.append(EventRecord(ts[i], gate_id, "plate_unread", data))
             elif self.spec.events is EventDetail.ALL:
-                data["plate"] = _plate(u[i, 2], u[i, 3], "B" if vehicle == "bus" else "A")
+                data["plate"] = _plate(u[i, 1], u[i, 2], "B" if vehicle == "bus" else "A")
                 events.append(EventRecord(ts[i], gate_id, "plate_read", data))
 
     def _door_events(self, t_ms: IntArray, doors: IntArray, events: list[EventRecord]) -> None:
         """Emit door-held-open and door-forced events from (steps, kind, gates) counts."""
         steps, kinds, gates = occurrences(doors)
-        u = self._detail[_Kind.DOOR].random((len(steps), 3))
-        ts = stamp(t_ms, steps, self.interval_s, u[:, 0]).tolist()
+        u = self._detail[_Kind.DOOR].random((len(steps), 2))
+        ts = stamp(t_ms, steps).tolist()
         for i, gate in enumerate(gates.tolist()):
             g = self.spec.gates[gate]
-            data: dict[str, EventValue] = {"door": f"d{int(u[i, 1] * g.lanes) + 1}"}
+            data: dict[str, EventValue] = {"door": f"d{int(u[i, 0] * g.lanes) + 1}"}
             if kinds[i] == 0:
                 # Held-open alarms fire after 30 s; how long beyond that is exponential.
-                data["open_s"] = round(30.0 - 60.0 * math.log1p(-float(u[i, 2])), 1)
+                data["open_s"] = round(30.0 - 60.0 * math.log1p(-float(u[i, 1])), 1)
                 events.append(EventRecord(ts[i], g.gate_id, "door_held_open", data))
             else:
                 events.append(EventRecord(ts[i], g.gate_id, "door_forced", data))

@@ -43,6 +43,7 @@ from simulator.models.episodes import (
     as_float,
     exposure_s,
     occurrences,
+    report_instants,
     stamp,
 )
 from simulator.models.output import DeviceSpec, EventRecord, EventValue, ModelOutput, TelemetryBlock
@@ -213,9 +214,9 @@ class PerimeterModel:
         self._tampers(t_ms, counts[:, :, 3], events)
         latched = self._latch.mask(t_ms)
         events.extend(EventRecord(ts, self.zone_ids[z], "pids_reset")
-                      for ts, z in self._latch.close_window(int(t_ms[-1])))
+                      for ts, z in self._latch.close_window(t_ms))
         events.extend(EventRecord(ts, self.zone_ids[z], "pids_tamper_clear")
-                      for ts, z in self._tamper.close_window(int(t_ms[-1])))
+                      for ts, z in self._tamper.close_window(t_ms))
         tampered = self._tamper.mask(t_ms)
         self._supply_events(t_ms, powered, events)
         on = powered[:, None].repeat(zones, axis=1)
@@ -235,17 +236,17 @@ class PerimeterModel:
                 events: list[EventRecord]) -> None:
         """Emit spontaneous and injected alarms, latch them and lift the signal level."""
         steps, zones, causes = occurrences(counts[:, :, :3])
-        u = self._alarm_detail.random((len(steps), 4))
-        ts = stamp(t_ms, steps, self.interval_s, u[:, 0])
+        u = self._alarm_detail.random((len(steps), 3))
+        ts = stamp(t_ms, steps)
         kind = ("wildlife", "weather", "internal")
-        found = [(int(ts[i]), int(zones[i]), kind[int(causes[i])], u[i, 1], u[i, 2], u[i, 3])
+        found = [(int(ts[i]), int(zones[i]), kind[int(causes[i])], u[i, 0], u[i, 1], u[i, 2])
                  for i in range(len(steps))]
         last = int(t_ms[-1])
-        lo = int(t_ms[0]) - self.interval_s * MS
         while self._injected and self._injected[0][0] <= last:
+            # Scheduled after the previous window (inject_intrusion checks), so inside this one.
             at, zone, u_class, u_pos, u_peak = self._injected.pop(0)
-            if at > lo:
-                found.append((at, zone, "intrusion", u_class, u_pos, u_peak))
+            reported = int(report_instants(t_ms, np.array([at]))[0])
+            found.append((reported, zone, "intrusion", u_class, u_pos, u_peak))
         found.sort(key=lambda f: (f[0], f[1]))
         reset_ms = int(self.spec.reset_min * 60 * MS)
         for at, zone, cause, u_class, u_pos, u_peak in found:
@@ -262,13 +263,13 @@ class PerimeterModel:
 
     def _tampers(self, t_ms: IntArray, counts: IntArray, events: list[EventRecord]) -> None:
         steps, zones = occurrences(counts)
-        u = self._tamper_detail.random((len(steps), 2))
-        ts = stamp(t_ms, steps, self.interval_s, u[:, 0])
+        u = self._tamper_detail.random(len(steps))
+        ts = stamp(t_ms, steps)
         for i in range(len(steps)):
             zone = int(zones[i])
             # Exponential time to clear, with the configured median.
             duration = (self.spec.tamper_median_min * 60 * MS
-                        * -math.log1p(-float(u[i, 1])) / math.log(2.0))
+                        * -math.log1p(-float(u[i])) / math.log(2.0))
             if self._tamper.begin(int(ts[i]), zone, int(ts[i] + duration)):
                 events.append(EventRecord(int(ts[i]), self.zone_ids[zone], "pids_tamper"))
 

@@ -156,7 +156,7 @@ def test_injected_motion_is_reported() -> None:
     model = CctvModel(CctvSpec(), 8, MONDAY_MS)
     model.inject_motion(MONDAY_MS + 90_500, 3)
     events = [e for e in model.step(grid(0.01)).events if e.event == "motion_detected"]
-    assert [(e.ts_ms, e.device_id) for e in events] == [(MONDAY_MS + 90_500, "cam-p004")]
+    assert [(e.ts_ms, e.device_id) for e in events] == [(MONDAY_MS + 120_000, "cam-p004")]
     with pytest.raises(ValueError, match="not after the last stepped instant"):
         model.inject_motion(MONDAY_MS, 3)
     with pytest.raises(ValueError, match="camera 400 is outside"):

@@ -105,9 +105,11 @@ def test_intrusion_shows_on_pids_and_cameras() -> None:
     seen = [(e.ts_ms, e.device_id, e.event) for e in output.events
             if e.event in ("pids_alarm", "motion_detected")]
     neighbour = alarms[1][1] + 1
-    assert seen == [(at, "pids-z41", "pids_alarm"), (at + 3_000, "cam-p041", "motion_detected"),
-                    (at + 30_000, f"pids-z{neighbour:02d}", "pids_alarm"),
-                    (at + 33_000, f"cam-p{neighbour:03d}", "motion_detected")]
+    # Reported at the grid instants that follow: 23:00:00 (zone) and 23:01:00 (the rest).
+    assert seen == sorted([(at, "pids-z41", "pids_alarm"),
+                           (at + 60_000, "cam-p041", "motion_detected"),
+                           (at + 60_000, f"cam-p{neighbour:03d}", "motion_detected"),
+                           (at + 60_000, f"pids-z{neighbour:02d}", "pids_alarm")])
     fires = model.inject_fire(at + 3_600_000, 0)
     assert fires[0] == (at + 3_600_000, "pre_alarm")
 
@@ -138,11 +140,14 @@ def test_episodes_absorb_overlaps_and_report_ends() -> None:
     assert not episodes.begin(200, 0, 900)
     assert episodes.begin(150, 1, 160)
     assert episodes.begin(600, 0, 2000)  # the first episode ended at 500: reported now
-    mask = episodes.mask(np.array([100, 300, 700]))
-    np.testing.assert_array_equal(mask, [[True, False], [True, False], [True, False]])
-    assert episodes.close_window(1000) == [(160, 1), (500, 0)]
+    t_ms = np.array([100, 300, 700, 1000])
+    mask = episodes.mask(t_ms)
+    np.testing.assert_array_equal(mask, [[True, False], [True, False], [True, False],
+                                         [True, False]])
+    # Ends are reported at the first instant at or after them: 160 -> 300, 500 -> 700.
+    assert episodes.close_window(t_ms) == [(300, 1), (700, 0)]
     episodes.open_window()
-    assert episodes.close_window(3000) == [(2000, 0)]
+    assert episodes.close_window(np.array([2000, 3000])) == [(2000, 0)]
 
 
 def test_supply_tracker_carries_an_outage_across_windows() -> None:
