@@ -6,8 +6,8 @@ the rest of the park, and returns what the rest of the park needs from it:
 
 * weather drives solar (irradiance, temperature), the plant (rain, air temperature) and
   security (rain, wind, air temperature);
-* the tenants' gross load drives zero-export curtailment of their rooftop PV and, as the
-  park's production index, the plant's inflow;
+* the tenants' gross load drives zero-export curtailment of their rooftop PV, and their
+  day-level production (the same load equation with each day's mean shape) the plant's inflow;
 * rooftop PV lowers the tenants' metered import; the plant's load is metered on its feeder;
 * the feeders' supply trips inverters (on the roof's tenant feeder), stops the plant (on its
   feeder) and puts security systems on battery (on the common-load feeder).
@@ -59,6 +59,7 @@ class Context:
         t_ms: the window's steps on the meters' grid [ms since epoch, UTC], (n,).
         when: local time of each step.
         p_gross: tenants' load before rooftop PV [kW], (n, tenants).
+        p_daily: tenants' mean load over each step's day, without noise [kW], (n, tenants).
         supply_ok: each feeder's supply, (n, feeders).
         weather: the park weather at every step, or None when no part needs it.
     """
@@ -66,6 +67,7 @@ class Context:
     t_ms: IntArray
     when: LocalTime
     p_gross: FloatArray
+    p_daily: FloatArray
     supply_ok: BoolArray
     weather: Weather | None
 
@@ -262,10 +264,13 @@ class WaterPart:
             source = np.concatenate([[0], rows]).astype(np.int64)
         first = int(ctx.t_ms[0])
         self._anchor = None
-        p_rows = ctx.p_gross[source]
+        # The day's production level, not the instantaneous load: the plant's own diurnal
+        # flow shape already carries the shift and canteen rhythm (wastewater.md).
+        p_rows = ctx.p_daily[source]
         telemetry: list[TelemetryBlock] = []
         events: list[EventRecord] = []
         loads: list[FloatArray] = []
+        inflows: list[FloatArray] = []
         for b, model in enumerate(self.models):
             production = p_rows[:, self._members[b]].sum(axis=1) / self._normal[b]
             out = model.step(t, production=production,
@@ -275,13 +280,16 @@ class WaterPart:
             telemetry += [_from(block, first) for block in out.telemetry]
             events += [e for e in out.events if e.ts_ms >= first]
             loads.append(out.coupling["load_kw"])
+            inflows.append(out.coupling["q_in_m3h"])
         load = np.stack(loads, axis=1)
+        inflow = np.stack(inflows, axis=1)[len(t) - len(rows):]
         if len(t) > len(rows):  # the anchor: its load fills the steps before the first instant
             self._hold.prime(load[0])
             load = load[1:]
         held = self._hold(rows, load, len(ctx.t_ms))
         merged = tuple(sorted(events, key=lambda e: (e.ts_ms, e.device_id)))
-        return PartResult(ModelOutput(tuple(telemetry), merged),
+        coupling = {"wwtp_load_kw": held, "q_in_m3h": inflow}
+        return PartResult(ModelOutput(tuple(telemetry), merged, coupling),
                           extra_kw={m: held[:, b] for b, m in enumerate(self.meter_ids)})
 
 

@@ -129,6 +129,7 @@ class Drivers:
         freq: grid frequency [Hz], (n,).
         bus: relative supply-voltage wander [1], (n,).
         p_gross: tenants' load before rooftop PV [kW], (n, tenants).
+        p_daily: tenants' mean load over each step's day, without noise [kW], (n, tenants).
         extra_p: extra LV meters' load [kW], (n, extras).
         supply_ok: whether each feeder has supply at each step, (n, feeders).
     """
@@ -141,6 +142,7 @@ class Drivers:
     freq: FloatArray
     bus: FloatArray
     p_gross: FloatArray
+    p_daily: FloatArray
     extra_p: FloatArray
     supply_ok: npt.NDArray[np.bool_]
 
@@ -317,6 +319,12 @@ class Engine:
         self._hol_act = np.array([a.holiday_activity for a in archs])
         self._patterns = sorted({t.shift for t in tenants})
         self._pattern_index = np.array([self._patterns.index(t.shift) for t in tenants])
+        # Day-mean of each shift pattern's shape by weekday (for the day-level production).
+        hod = np.arange(0.0, 24.0, 0.25)
+        self._mean_shape = np.array([
+            [load.shift_shape(hod, np.full(hod.shape, dow, dtype=np.int64),
+                              SHIFT_PATTERNS[name]).mean() for name in self._patterns]
+            for dow in range(7)])
         # Metering constants cover every LV meter: the tenants, then the extra meters.
         rows = [(f"mtr-{t.id}", t.pf_mean, a.pf_sd, a.thd_i_pct, t.peak_kw)
                 for t, a in zip(tenants, archs, strict=True)]
@@ -428,7 +436,8 @@ class Engine:
         seq0 = self._seq
         drivers = self._drivers(t_ms)
         weather = self._weather.step(t_ms) if self._weather is not None and steps else None
-        ctx = Context(t_ms, drivers.when, drivers.p_gross, drivers.supply_ok, weather)
+        ctx = Context(t_ms, drivers.when, drivers.p_gross, drivers.p_daily, drivers.supply_ok,
+                      weather)
         pv: FloatArray | None = None
         results = []
         extra_index = {e.device_id: j for j, e in enumerate(self._extras)}
@@ -529,8 +538,15 @@ class Engine:
             activity=activity[day_index], sigma=self._sigma, noise=noise[:, :t])
         kinds = calendar.day_kinds(days)
         workday = ((kinds.dow < 6) & ~kinds.holiday & ~kinds.tet).astype(np.float64)
+        # The same equation with each day's mean shape and no noise: the day's production
+        # level, which paces slow processes (the plant's inflow) without the shift rhythm.
+        weekday = load.weekday_factor(kinds.dow, self._sat, self._sun)
+        shape = self._mean_shape[kinds.dow][:, self._pattern_index]
+        daily = self._peak * load.CONTRACT_UTILISATION * level * (
+            self._base + (1.0 - self._base) * shape * weekday * activity)
         return Drivers(when=when, workday=workday[day_index], eps=eps, mv_eps=mv_eps,
                        noise=noise, freq=freq, bus=bus, p_gross=p_gross,
+                       p_daily=daily[day_index],
                        extra_p=self._extra_loads(when, workday[day_index], noise[:, t:]),
                        supply_ok=self.supply(t_ms))
 
