@@ -138,8 +138,11 @@ class CctvSpec:
                 + self.building_cameras)
 
     def __post_init__(self) -> None:
-        if self.cameras < 1 or self.nvr_channels < 1 or self.disks < 2:
-            msg = "CctvSpec: expected at least one camera, one NVR channel and two disks"
+        counts = (self.perimeter_cameras, self.gate_cameras, self.road_cameras,
+                  self.building_cameras)
+        if min(counts) < 0 or self.nvr_channels < 1 or self.disks < 2:
+            msg = ("CctvSpec: expected camera counts >= 0, at least one NVR channel and two "
+                   "disks")
             raise ValueError(msg)
         if self.interval_s <= 0 or self.interval_s % 10:
             msg = f"CctvSpec: interval_s = {self.interval_s}: expected a positive multiple of 10"
@@ -159,8 +162,8 @@ class CctvModel:
         self._start_ms = start_ms
         self._first = True
         self._nvr = np.arange(n) // spec.nvr_channels
-        self._nvrs = int(self._nvr[-1]) + 1
-        self._outdoor = np.array([d.tags["area"] in _OUTDOOR for d in self.devices])
+        self._nvrs = int(self._nvr[-1]) + 1 if n else 0
+        self._outdoor = np.array([d.tags["area"] in _OUTDOOR for d in self.devices], dtype=bool)
         init = device_rng(seed, _STREAM_ID, Stream.INIT)
         u = init.random((n, 4))
         self._bitrate = spec.bitrate_kbps * np.exp(

@@ -187,3 +187,14 @@ def test_empty_window_and_bad_spec() -> None:
         CctvSpec(disks=1)
     with pytest.raises(ValueError, match="interval_s = 7"):
         CctvSpec(interval_s=7)
+
+
+def test_a_park_without_cameras_steps_to_empty_blocks() -> None:
+    """Zero cameras is a valid estate: empty columns, no events, even through an outage."""
+    spec = CctvSpec(perimeter_cameras=0, gate_cameras=0, road_cameras=0, building_cameras=0)
+    t = grid(0.1)
+    output = CctvModel(spec, 1, MONDAY_MS).step(t, grid_ok=np.arange(len(t)) < 50)
+    assert output.telemetry[0].values["online"].shape == (len(t), 0)
+    assert output.events == ()
+    with pytest.raises(ValueError, match="camera counts >= 0"):
+        CctvSpec(road_cameras=-1)
