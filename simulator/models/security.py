@@ -7,6 +7,7 @@ mains supply and the day's attendance. Models and sources: ``docs/models/securit
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -55,7 +56,9 @@ class SecurityModel:
         self.spec = spec
         self.gates = GatesModel(spec.gates, seed, start_ms)
         self.perimeter = PerimeterModel(spec.perimeter, seed, start_ms)
-        self.cctv = CctvModel(spec.cctv, seed, start_ms)
+        # Gate cameras watch this park's gates, whatever the CCTV spec's default list says.
+        gate_ids = tuple(g.gate_id for g in spec.gates.gates)
+        self.cctv = CctvModel(dataclasses.replace(spec.cctv, gate_ids=gate_ids), seed, start_ms)
         self.fire = FireModel(spec.fire, seed, start_ms)
         self.interval_s = spec.gates.interval_s
         self.devices: tuple[DeviceSpec, ...] = (self.gates.devices + self.perimeter.devices

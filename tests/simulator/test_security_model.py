@@ -16,6 +16,7 @@ from simulator.models.episodes import (
     occurrences,
 )
 from simulator.models.fire import FireSpec
+from simulator.models.gates import GatesSpec, default_gates
 from simulator.models.output import ModelOutput
 from simulator.models.perimeter import PerimeterSpec
 from simulator.models.security import SecurityModel, SecuritySpec
@@ -172,3 +173,11 @@ def test_helpers_expand_counts_and_check_drivers() -> None:
     assert as_float([1, 2], 2, 0.0).tolist() == [1.0, 2.0]
     with pytest.raises(ValueError, match=r"driver has shape \(3,\); expected \(2,\)"):
         as_float([1, 2, 3], 2, 0.0)
+
+
+def test_gate_cameras_watch_the_parks_own_gates() -> None:
+    """In the composed model the gate cameras are spread over the gates the park really has."""
+    spec = SecuritySpec(gates=GatesSpec(gates=default_gates()[:2]))
+    model = SecurityModel(spec, 1, MONDAY_MS)
+    watched = {d.tags["gate_id"] for d in model.cctv.devices if d.tags["area"] == "gate"}
+    assert watched == {"gate-main-1", "gate-main-2"}
