@@ -183,6 +183,8 @@ class CctvModel:
         self._supply = SupplyTracker()
         self._previous: dict[str, BoolArray] = {}
         self._motion: list[tuple[int, int]] = []
+        self._injected_offline: list[tuple[int, int, int]] = []
+        self._injected_tamper: list[tuple[int, int, int]] = []
         self._last_ms = start_ms - spec.interval_s * 1000
 
     def inject_motion(self, t_ms: int, camera: int) -> None:
@@ -191,14 +193,35 @@ class CctvModel:
         Video analytics flag motion in the scene; a real intrusion shows it on the zone's
         perimeter camera within 10 s of the PIDS alarm (domain.md §5.2).
         """
+        self._check_injection(t_ms, camera, "motion")
+        self._motion.append((int(t_ms), camera))
+        self._motion.sort()
+
+    def inject_fault(self, t_ms: int, camera: int, duration_s: float, *,
+                     view_blocked: bool = False) -> None:
+        """Schedule a camera fault (domain.md §6 F22): offline, or its view blocked (tamper).
+
+        Args:
+            t_ms: start [epoch ms], after the stepped time.
+            camera: camera index, 0-based.
+            duration_s: how long it lasts [s].
+            view_blocked: True for a tamper (view blocked), False for the camera going offline.
+        """
+        self._check_injection(t_ms, camera, "fault")
+        if duration_s <= 0:
+            msg = f"duration_s = {duration_s}: expected a positive duration"
+            raise ValueError(msg)
+        target = self._injected_tamper if view_blocked else self._injected_offline
+        target.append((int(t_ms), camera, int(duration_s * 1000)))
+        target.sort()
+
+    def _check_injection(self, t_ms: int, camera: int, what: str) -> None:
         if not 0 <= camera < len(self.devices):
             msg = f"camera {camera} is outside 0..{len(self.devices) - 1}"
             raise ValueError(msg)
         if t_ms <= self._last_ms:
-            msg = f"motion at {t_ms} is not after the last stepped instant {self._last_ms}"
+            msg = f"{what} at {t_ms} is not after the last stepped instant {self._last_ms}"
             raise ValueError(msg)
-        self._motion.append((int(t_ms), camera))
-        self._motion.sort()
 
     def step(self, t_ms: IntArray, *, rain_mm_h: FloatArray | None = None,
              grid_ok: BoolArray | None = None,
@@ -241,9 +264,9 @@ class CctvModel:
                                                     axis=1))
         cam_counts = drawn[:, : 2 * n].reshape(steps, 2, n)
         offline = self._episodes(t_ms, cam_counts[:, 0], self._offline, self._offline_detail,
-                                 spec.offline_median_h, sigma=1.0)
+                                 spec.offline_median_h, injected=self._injected_offline)
         tampered = self._episodes(t_ms, cam_counts[:, 1], self._tamper, self._tamper_detail,
-                                  spec.tamper_median_h, sigma=1.0)
+                                  spec.tamper_median_h, injected=self._injected_tamper)
         stopped, capacity, disk_events = self._disks(t_ms, drawn[:, 2 * n:])
         view = tampered | (self._fog(t_ms, lt.day) & self._outdoor[None, :])
         online = ~offline & powered[:, None]
@@ -294,15 +317,25 @@ class CctvModel:
         return ModelOutput((block,), tuple(events))
 
     def _episodes(self, t_ms: IntArray, counts: IntArray, tracker: Episodes,
-                  rng: np.random.Generator, median_h: float, *, sigma: float) -> BoolArray:
-        """Start log-normal episodes at the drawn occurrences; return the active mask."""
+                  rng: np.random.Generator, median_h: float, *,
+                  injected: list[tuple[int, int, int]]) -> BoolArray:
+        """Start log-normal (sigma 1) episodes at the drawn and injected occurrences.
+
+        Returns the (steps, cameras) mask of the condition.
+        """
         steps, devices = occurrences(counts)
         u = rng.random(len(steps))
-        ts = stamp(t_ms, steps)
-        duration = (median_h * 3_600_000 * np.exp(sigma * normal_quantile(u))).astype(np.int64)
+        ts = stamp(t_ms, steps).tolist()
+        duration = (median_h * 3_600_000 * np.exp(normal_quantile(u))).astype(np.int64)
+        starts = [(at, dev, at + int(d))
+                  for at, dev, d in zip(ts, devices.tolist(), duration.tolist(), strict=True)]
+        while injected and injected[0][0] <= int(t_ms[-1]):
+            at, camera, length = injected.pop(0)
+            reported = int(report_instants(t_ms, np.array([at]))[0])
+            starts.append((reported, camera, at + length))
         tracker.open_window()
-        for i in range(len(steps)):
-            tracker.begin(int(ts[i]), int(devices[i]), int(ts[i] + duration[i]))
+        for at, dev, end in sorted(starts):
+            tracker.begin(at, dev, end)
         mask = tracker.mask(t_ms)
         tracker.close_window(t_ms)
         return mask

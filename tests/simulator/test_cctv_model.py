@@ -198,3 +198,30 @@ def test_a_park_without_cameras_steps_to_empty_blocks() -> None:
     assert output.events == ()
     with pytest.raises(ValueError, match="camera counts >= 0"):
         CctvSpec(road_cameras=-1)
+
+
+def test_injected_faults_take_a_camera_offline_or_block_its_view() -> None:
+    """F22: an injected outage and an injected tamper show in telemetry and events, then end."""
+    spec = CctvSpec(offline_share=0.0, tamper_per_year=0.0, fog_share=0.0)
+    model = CctvModel(spec, 10, MONDAY_MS)
+    model.inject_fault(MONDAY_MS + 600_000, 5, 1_800.0)
+    model.inject_fault(MONDAY_MS + 630_000, 6, 600.0, view_blocked=True)
+    t = grid(0.1)
+    output = model.step(t)
+    values = output.telemetry[0].values
+    online, blocked = values["online"][:, 5], values["view_blocked"][:, 6]
+    # 00:10:00 is a grid instant; 00:10:30 is reported at 00:11:00.
+    assert online[9] == 1.0
+    assert online[10:40].max() == 0.0
+    assert online[40:].min() == 1.0
+    assert blocked[10] == 0.0
+    assert blocked[11:21].min() == 1.0
+    assert blocked[21:].max() == 0.0
+    events = [(e.ts_ms, e.device_id, e.event) for e in output.events]
+    assert (MONDAY_MS + 600_000, "cam-p006", "camera_offline") in events
+    assert (MONDAY_MS + 660_000, "cam-p007", "view_blocked") in events
+    assert (MONDAY_MS + 2_400_000, "cam-p006", "camera_online") in events
+    with pytest.raises(ValueError, match="expected a positive duration"):
+        model.inject_fault(MONDAY_MS + 10**8, 5, 0.0)
+    with pytest.raises(ValueError, match="fault at"):
+        model.inject_fault(MONDAY_MS, 5, 10.0)
