@@ -54,6 +54,8 @@ MODES = ("motorbike", "bus", "car")
 _DIRECTIONS = ("in", "out")
 _PROVINCES = (99, 98, 29, 30, 15, 16, 14, 89)  # Bac Ninh, Bac Giang, Ha Noi, Hai Phong, ...
 _DENY_REASONS = ("expired", "wrong_zone", "unknown_card", "anti_passback")
+#: Access-control exceptions a scenario can inject in bursts (domain.md §6 F23).
+INJECTABLE_EVENTS = ("door_forced", "door_held_open", "tailgating", "badge_denied")
 # Pseudo device id of the park-level streams of this model.
 #: Event order: time, then device (output.ModelOutput).
 _ORDER = attrgetter("ts_ms", "device_id")
@@ -285,10 +287,61 @@ class GatesModel:
                         for index, kind in enumerate(_Kind)}
         # Trucks inside the park: departure ms, gate, plate, container flag, read-ok uniform.
         self._trucks: list[tuple[int, int, str, bool, float]] = []
+        self._inject = device_rng(seed, _STREAM_ID, Stream.FAULT)
+        self._injected: list[tuple[int, int, str, dict[str, EventValue]]] = []
         people = np.array([g.people_share for g in spec.gates])
         self._people_share = people / people.sum() if people.sum() > 0 else people
         trucks = np.array([g.truck_share for g in spec.gates])
         self._truck_share = trucks / trucks.sum() if trucks.sum() > 0 else trucks
+
+    def inject_access_events(self, t_ms: int, gate: int, event: str, *, count: int = 1,
+                             spread_s: float = 60.0) -> list[int]:
+        """Schedule a burst of access-control exceptions at a gate (domain.md §6 F23).
+
+        Args:
+            t_ms: start of the burst [epoch ms], after the stepped time.
+            gate: gate index, 0-based.
+            event: one of ``door_forced``, ``door_held_open``, ``tailgating``,
+                ``badge_denied`` (refusals also count in the ``badge_denied`` telemetry).
+            count: events in the burst.
+            spread_s: the burst's events fall uniformly over this many seconds.
+
+        Returns:
+            The instants of the events [epoch ms], sorted.
+        """
+        last = (self._start_ms if self._next_ms is None else self._next_ms) - self._dt_ms
+        problems = []
+        if not 0 <= gate < len(self.spec.gates):
+            problems.append(f"gate {gate} is outside 0..{len(self.spec.gates) - 1}")
+        if event not in INJECTABLE_EVENTS:
+            problems.append(f"event {event!r} is not one of {', '.join(INJECTABLE_EVENTS)}")
+        if count < 1 or spread_s < 0:
+            problems.append(f"count = {count}, spread_s = {spread_s}: expected >= 1 and >= 0")
+        if t_ms <= last:
+            problems.append(f"burst at {t_ms} is not after the last stepped instant {last}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        # Every random detail is drawn now: when the events come out cannot depend on windows.
+        u = self._inject.random((count, 5))
+        lanes = self.spec.gates[gate].lanes
+        instants = []
+        for row in u.tolist():
+            at = int(t_ms + row[0] * spread_s * MS)
+            data: dict[str, EventValue]
+            if event in ("door_forced", "door_held_open"):
+                data = {"door": f"d{int(row[1] * lanes) + 1}"}
+                if event == "door_held_open":
+                    data["open_s"] = round(30.0 - 60.0 * math.log1p(-row[2]), 1)
+            else:
+                data = {"direction": _DIRECTIONS[int(row[3] * 2)],
+                        "lane": int(row[1] * lanes) + 1}
+                if event == "badge_denied":
+                    data["badge_id"] = f"B{int(row[4] * self.spec.workforce):06d}"
+                    data["reason"] = _DENY_REASONS[int(row[2] * len(_DENY_REASONS))]
+            self._injected.append((at, gate, event, data))
+            instants.append(at)
+        self._injected.sort(key=lambda item: (item[0], item[1]))
+        return sorted(instants)
 
     @property
     def workers_on_site(self) -> float:
@@ -341,6 +394,7 @@ class GatesModel:
         trucks_in = drawn[:, 4 * gates: 5 * gates]
         doors = drawn[:, 5 * gates:].reshape(steps, 2, gates)
         events: list[EventRecord] = []
+        injected_denied = self._injected_events(t_ms, events)
         people = np.stack([people_in[:, :, 0], people_out[:, :, 0]], axis=2)
         self._badge_events(t_ms, people - tailgate, denied, tailgate, events)
         vehicles = np.stack([people_in[:, :, 2:], people_out[:, :, 2:]], axis=2)  # bus, car
@@ -353,7 +407,7 @@ class GatesModel:
             "cars_in": people_in[:, :, 3], "cars_out": people_out[:, :, 3],
             "buses_in": people_in[:, :, 2], "buses_out": people_out[:, :, 2],
             "trucks_in": trucks_in, "trucks_out": trucks_out,
-            "badge_denied": denied.sum(axis=2),
+            "badge_denied": denied.sum(axis=2) + injected_denied,
         }
         block = TelemetryBlock("gate", ids, t_ms,
                                {k: v.astype(np.float64) for k, v in values.items()})
@@ -369,6 +423,18 @@ class GatesModel:
             "trucks_on_site": trucks_series.astype(np.float64)})
 
     # -- workers -----------------------------------------------------------------------------
+
+    def _injected_events(self, t_ms: IntArray, events: list[EventRecord]) -> IntArray:
+        """Emit the scheduled bursts of this window; return injected refusals (steps, gates)."""
+        denied = np.zeros((len(t_ms), len(self.spec.gates)), np.int64)
+        while self._injected and self._injected[0][0] <= int(t_ms[-1]):
+            at, gate, event, data = self._injected.pop(0)
+            step = int(np.searchsorted(t_ms, at, side="left"))
+            events.append(EventRecord(int(t_ms[step]), self.spec.gates[gate].gate_id, event,
+                                      data))
+            if event == "badge_denied":
+                denied[step, gate] += 1
+        return denied
 
     def _check_grid(self, t_ms: IntArray) -> None:
         if np.any(t_ms % self._dt_ms) or np.any(np.diff(t_ms) != self._dt_ms):

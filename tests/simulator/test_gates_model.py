@@ -27,6 +27,7 @@ from tests.simulator.security_support import (
     event_counts,
     grid,
     poisson_ok,
+    reported_at,
     run_split,
 )
 
@@ -250,3 +251,41 @@ def test_bad_spec_is_refused_with_what_was_expected(kwargs: dict[str, object],
     """A GatesSpec with a bad value names the field and what was expected."""
     with pytest.raises(ValueError, match=message):
         GatesSpec(**kwargs)  # type: ignore[arg-type]
+
+
+def test_injected_bursts_come_out_in_their_window() -> None:
+    """F23: an injected burst of forced doors and refusals appears at the reporting instants."""
+    model = GatesModel(GatesSpec(forced_per_day=0.0, denied_share=0.0), 12, MONDAY_MS)
+    at = MONDAY_MS + 3 * 3_600_000 + 15_000
+    forced = model.inject_access_events(at, 2, "door_forced", count=3, spread_s=90.0)
+    refused = model.inject_access_events(at, 0, "badge_denied", count=5)
+    held = model.inject_access_events(at, 1, "door_held_open")
+    tail = model.inject_access_events(at, 1, "tailgating", count=2, spread_s=0.0)
+    assert len(forced) == 3
+    assert all(at <= f <= at + 90_000 for f in forced)
+    t = grid(0.25)
+    output = model.step(t)
+    counts = event_counts(output)
+    assert counts["door_forced"] == 3
+    assert counts["badge_denied"] == 5
+    assert counts["tailgating"] >= 2
+    assert output.telemetry[0].values["badge_denied"][:, 0].sum() == 5
+    assert output.telemetry[0].values["badge_denied"][:, 1:].sum() == 0
+    stamps = {e.ts_ms for e in output.events if e.event in ("door_forced", "badge_denied")}
+    assert stamps <= set(t.tolist())
+    opened = next(e for e in output.events if e.event == "door_held_open"
+                  and e.device_id == "gate-main-2" and e.ts_ms == reported_at(held[0]))
+    assert float(opened.data["open_s"]) >= 30.0
+    assert tail == [at, at]
+
+
+def test_injection_is_validated() -> None:
+    """Unknown gates or events, empty bursts and past instants are refused, all at once."""
+    model = GatesModel(GatesSpec(), 1, MONDAY_MS)
+    with pytest.raises(ValueError, match=r"gate 9 is outside 0\.\.5; event 'riot' is not one"):
+        model.inject_access_events(MONDAY_MS + 1, 9, "riot")
+    model.step(grid(0.01))
+    with pytest.raises(ValueError, match="not after the last stepped instant"):
+        model.inject_access_events(MONDAY_MS, 0, "door_forced")
+    with pytest.raises(ValueError, match="count = 0"):
+        model.inject_access_events(MONDAY_MS + 10**8, 0, "door_forced", count=0)
