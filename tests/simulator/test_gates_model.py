@@ -271,6 +271,8 @@ def test_injected_bursts_come_out_in_their_window() -> None:
     assert counts["tailgating"] >= 2
     assert output.telemetry[0].values["badge_denied"][:, 0].sum() == 5
     assert output.telemetry[0].values["badge_denied"][:, 1:].sum() == 0
+    assert sorted(e.ts_ms for e in output.events if e.event == "badge_denied") == [
+        reported_at(r) for r in refused]
     stamps = {e.ts_ms for e in output.events if e.event in ("door_forced", "badge_denied")}
     assert stamps <= set(t.tolist())
     opened = next(e for e in output.events if e.event == "door_held_open"
