@@ -25,7 +25,7 @@ APT_PACKAGES := mosquitto mosquitto-clients victoria-metrics docker-compose
 RUNTIME_STAMP := $(VENV)/.smartpark-runtime.stamp
 TEST_STAMP := $(VENV)/.smartpark-test.stamp
 
-.PHONY: help demo test check lint typecheck imports pytest unit system-deps venv docs clean
+.PHONY: help demo test check lint typecheck imports pytest unit system-deps venv docs figures clean
 
 help: ## List the targets
 	@echo "smartpark make targets:"
@@ -60,6 +60,9 @@ unit: $(TEST_STAMP) ## Only the fast tests (no real servers), without coverage
 
 docs: $(TEST_STAMP) ## Regenerate the generated parts of docs/ from the code
 	$(BIN)/python scripts/gen_contract_doc.py
+
+figures: $(TEST_STAMP) ## Redraw docs/models/img/*-day.png from a simulated day (about a minute)
+	$(BIN)/python scripts/plot_day.py
 
 venv: $(BIN)/python ## Create .venv (if missing)
 
