@@ -6,8 +6,8 @@ log-normal time (all rates [A] except the false-alarm benchmark):
 
 * false fire alarms: ``rate = heads * r / 1000`` per year with ``r`` = 24.3, so ~1 a day
   park-wide, the figure for modern multi-sensor systems; 65 (~2.7 a day) is the benchmark
-  upper bound of [F1] (§5.4). Half are preceded by a pre-alarm 10-60 s earlier; the alarm
-  stays until staff reset the panel (median 15 min);
+  upper bound of [F1] (§5.4). Half are preceded by a pre-alarm (reported with the alarm,
+  just before it); the alarm stays until staff reset the panel (median 15 min);
 * pre-alarms that do not escalate (one per false alarm), clearing by themselves in 1-3 min;
 * faults (loop open/short, dirty detector, earth fault) 6 per panel-year, median 4 h;
 * disablements (maintenance, hot work) 12 per panel-year, median 4 h;
