@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from collector.config import DEFAULT_DB, ConfigError, load_config
+from collector.config import DEFAULT_BUFFER, DEFAULT_DB, ConfigError, load_config
 from collector.stats import CollectorStats
 
 if TYPE_CHECKING:
@@ -32,8 +32,16 @@ Where the data goes: InfluxDB v2 when an Influx URL is set (INFLUX_URL or --infl
 INFLUX_ORG, INFLUX_BUCKET and INFLUX_TOKEN or INFLUX_TOKEN_FILE), otherwise an embedded DuckDB
 file (default ./smartpark-data/park.duckdb) that `smartpark query` reads.
 
+While the database is down (or answers 5xx/429), batches go to a bounded on-disk outage
+buffer (--buffer-dir, --buffer-max-bytes, default 1GiB), fsynced before they are
+acknowledged, and are written to the database oldest first when it is back. When the buffer
+is full, --buffer-overflow decides: block (default: stop acknowledging, the broker's
+persistent session keeps the rest) or drop_oldest (delete the oldest batches, counted).
+The collector starts even while the database is down.
+
 Settings come from --config FILE (TOML), then the environment, then these flags (flags win).
-Ctrl-C or SIGTERM stops cleanly: in-flight batches are stored and acknowledged first.
+Ctrl-C or SIGTERM stops cleanly: in-flight batches are stored (or buffered, if the database
+is down) and acknowledged within --drain-timeout seconds, then the collector disconnects.
 """
 
 COLLECT_EPILOG = """\
@@ -44,6 +52,7 @@ examples:
     INFLUX_TOKEN_FILE=/run/secrets/influx smartpark collect
   smartpark collect --config collector.toml --batch-size 10000
   smartpark collect --metrics-port 9108               then: curl localhost:9108/health
+  smartpark collect --buffer-max-bytes 4GiB --buffer-overflow drop_oldest --drain-timeout 30
 """
 
 QUERY_DESCRIPTION = """\
@@ -105,6 +114,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sinks.add_argument("--dead-letter", type=Path, metavar="FILE", dest="dead_letter_path",
                        help="dead-letter JSON-lines file "
                        "(default smartpark-data/dead-letter.jsonl)")
+    buffer = collect.add_argument_group("outage buffer and shutdown")
+    buffer.add_argument("--buffer-dir", type=Path, metavar="DIR",
+                        help=f"on-disk outage buffer directory (or SMARTPARK_BUFFER_DIR; "
+                        f"default {DEFAULT_BUFFER})")
+    buffer.add_argument("--buffer-max-bytes", metavar="SIZE",
+                        help="bound of the outage buffer, e.g. 512MiB or 4GiB (default 1GiB; "
+                        "0 = no buffer: a failing database then blocks acknowledgements)")
+    buffer.add_argument("--buffer-overflow", choices=("block", "drop_oldest"),
+                        help="when the buffer is full: block = stop acknowledging so the broker "
+                        "holds further messages (default); drop_oldest = delete the oldest "
+                        "buffered batches (counted in dropped)")
+    buffer.add_argument("--drain-timeout", type=float, metavar="SECONDS", dest="drain_timeout_s",
+                        help="on Ctrl-C/SIGTERM, how long to keep writing in-flight batches "
+                        "before buffering the rest and disconnecting (default 10)")
     observe = collect.add_argument_group("observability")
     observe.add_argument("--metrics-port", type=int, metavar="PORT",
                          help="serve Prometheus /metrics and JSON /health on this port "
@@ -112,6 +135,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     observe.add_argument("--metrics-host", metavar="HOST",
                          help="address of that server (default 127.0.0.1; it has no "
                          "authentication, so widen only behind a firewall)")
+    observe.add_argument("--stats-interval", type=float, metavar="SECONDS",
+                         dest="stats_interval_s",
+                         help="write the collector's counters to the database as the "
+                         "`collector` measurement this often (default 10; 0 = never)")
     collect.add_argument("--progress", action="store_true",
                          help="show the live status line even when stderr is not a terminal")
     collect.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
@@ -145,7 +172,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 _OVERRIDES = ("mqtt_host", "mqtt_port", "mqtt_protocol", "client_id", "topic",
               "receive_maximum", "batch_size", "batch_interval_s", "max_pending", "influx_url",
-              "db_path", "dead_letter_path", "metrics_port", "metrics_host")
+              "db_path", "dead_letter_path", "metrics_port", "metrics_host", "buffer_dir",
+              "buffer_max_bytes", "buffer_overflow", "drain_timeout_s", "stats_interval_s")
 
 
 def run_collect(args: argparse.Namespace) -> int:
@@ -216,6 +244,10 @@ def summary(stats: CollectorStats) -> str:
              f"invalid {stats.invalid:,} (dead-lettered {stats.dead_lettered:,}), "
              f"acknowledged {stats.acked:,}, batches {stats.batches:,}, "
              f"retries {stats.retries:,}"]
+    if stats.buffered or stats.buffer_messages or stats.dropped:
+        lines.append(f"  outage buffer: buffered {stats.buffered:,}, drained {stats.drained:,}, "
+                     f"dropped {stats.dropped:,}, still on disk {stats.buffer_messages:,} "
+                     "(written to the database on the next run)")
     lines.extend(f"  invalid {reason}: {count:,}"
                  for reason, count in stats.invalid_by_reason.items())
     return "\n".join(lines)

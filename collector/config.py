@@ -21,14 +21,20 @@ TOML layout (every key optional)::
     path = "./smartpark-data/park.duckdb"
     [dead_letter]
     path = "./smartpark-data/dead-letter.jsonl"  max_bytes = 67108864  backups = 3
+    [buffer]                  # the on-disk outage buffer (collector/buffer.py)
+    dir = "./smartpark-data/buffer"  max_bytes = "1GiB"  overflow = "block"  # or "drop_oldest"
+    [shutdown]
+    drain_timeout_s = 10.0
     [observability]
     host = "127.0.0.1"        port = 0             # 0 = no /metrics, /health server
+    stats_interval_s = 10.0   # the `collector` measurement; 0 = not written
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -53,7 +59,11 @@ TOML_KEYS: Mapping[str, str] = {
     "embedded.path": "db_path",
     "dead_letter.path": "dead_letter_path", "dead_letter.max_bytes": "dead_letter_max_bytes",
     "dead_letter.backups": "dead_letter_backups",
+    "buffer.dir": "buffer_dir", "buffer.max_bytes": "buffer_max_bytes",
+    "buffer.overflow": "buffer_overflow",
+    "shutdown.drain_timeout_s": "drain_timeout_s",
     "observability.host": "metrics_host", "observability.port": "metrics_port",
+    "observability.stats_interval_s": "stats_interval_s",
 }
 
 #: Environment variable -> CollectorConfig field.
@@ -64,10 +74,32 @@ ENV_KEYS: Mapping[str, str] = {
     "SMARTPARK_MQTT_USERNAME": "mqtt_username", "SMARTPARK_MQTT_PASSWORD": "mqtt_password",
     "SMARTPARK_DB": "db_path",
     "SMARTPARK_METRICS_PORT": "metrics_port", "SMARTPARK_METRICS_HOST": "metrics_host",
+    "SMARTPARK_BUFFER_DIR": "buffer_dir",
 }
 
 DEFAULT_DB = Path("smartpark-data") / "park.duckdb"
 DEFAULT_DEAD_LETTER = Path("smartpark-data") / "dead-letter.jsonl"
+DEFAULT_BUFFER = Path("smartpark-data") / "buffer"
+#: Default bound of the outage buffer: 1 GiB holds about 1.5 million meter messages.
+DEFAULT_BUFFER_BYTES = 1 << 30
+#: A non-zero buffer smaller than this could not hold one ordinary batch.
+MIN_BUFFER_BYTES = 1 << 20
+_SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+               "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+
+
+def parse_size(text: str) -> int:
+    """Parse a byte count such as ``1073741824``, ``512MiB`` or ``1GiB``.
+
+    Raises:
+        ValueError: the text is not a whole number with an optional unit.
+    """
+    match = _SIZE.match(text)
+    if match is None:
+        msg = f"{text!r} is not a size; write e.g. 536870912, 512MiB or 1GiB"
+        raise ValueError(msg)
+    return int(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()]
 
 
 class ConfigError(ValueError):
@@ -110,6 +142,15 @@ class CollectorConfig:
         metrics_host: address of the ``/metrics`` and ``/health`` server (loopback by
             default: the endpoints have no authentication).
         metrics_port: its TCP port; 0 (default) runs no server.
+        stats_interval_s: how often the counters are written through the sink as the
+            ``collector`` measurement; 0 turns that off.
+        buffer_dir: directory of the on-disk outage buffer.
+        buffer_max_bytes: bound of the outage buffer; 0 turns it off (a failing sink then
+            blocks, as the ``block`` policy does when the buffer is full).
+        buffer_overflow: what a full buffer does: ``block`` (stop acknowledging; the broker
+            keeps further messages) or ``drop_oldest`` (delete the oldest batches, counted).
+        drain_timeout_s: on SIGTERM/SIGINT, how long to keep writing in-flight batches (to
+            the sink, or to the buffer when the sink is down) before disconnecting.
     """
 
     mqtt_host: str = "127.0.0.1"
@@ -139,6 +180,11 @@ class CollectorConfig:
     dead_letter_backups: int = 3
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
+    stats_interval_s: float = 10.0
+    buffer_dir: Path = DEFAULT_BUFFER
+    buffer_max_bytes: int = DEFAULT_BUFFER_BYTES
+    buffer_overflow: Literal["block", "drop_oldest"] = "block"
+    drain_timeout_s: float = 10.0
 
     @property
     def sink(self) -> Literal["influx", "embedded"]:
@@ -184,11 +230,31 @@ class CollectorConfig:
         if self.metrics_port and not self.metrics_host.strip():
             _fail("observability.host / --metrics-host", self.metrics_host,
                   "an address to bind, e.g. 127.0.0.1 (or set the port to 0 to disable)")
+        _positive("observability.stats_interval_s / --stats-interval", self.stats_interval_s,
+                  zero=True)
+        self._validate_buffer()
+        _positive("shutdown.drain_timeout_s / --drain-timeout", self.drain_timeout_s)
         if self.sink == "influx":
             self._validate_influx()
         else:
             _writable_dir("embedded.path / --db / SMARTPARK_DB", self.db_path)
         return self
+
+    def _validate_buffer(self) -> None:
+        name = "buffer.max_bytes / --buffer-max-bytes"
+        _positive(name, self.buffer_max_bytes, zero=True)
+        if 0 < self.buffer_max_bytes < MIN_BUFFER_BYTES:
+            _fail(name, self.buffer_max_bytes,
+                  f"0 (no buffer) or at least {MIN_BUFFER_BYTES} bytes (1MiB)")
+        if self.buffer_overflow not in ("block", "drop_oldest"):
+            _fail("buffer.overflow / --buffer-overflow", self.buffer_overflow,
+                  "'block' or 'drop_oldest'")
+        if self.buffer_max_bytes:
+            _writable_dir("buffer.dir / --buffer-dir / SMARTPARK_BUFFER_DIR",
+                          self.buffer_dir / "segment")
+            if self.buffer_dir.exists() and not self.buffer_dir.is_dir():
+                _fail("buffer.dir / --buffer-dir / SMARTPARK_BUFFER_DIR",
+                      str(self.buffer_dir), "a directory")
 
     def _validate_influx(self) -> None:
         if not self.influx_url.startswith(("http://", "https://")):
@@ -246,7 +312,8 @@ def _coerce(name: str, raw: object, source: str) -> object:
         if isinstance(default, int):
             if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
                 raise ValueError
-            return int(raw)  # type: ignore[call-overload]
+            sized = name == "buffer_max_bytes" and isinstance(raw, str)
+            return parse_size(str(raw)) if sized else int(raw)  # type: ignore[call-overload]
         if isinstance(default, float):
             if isinstance(raw, bool):
                 raise ValueError
@@ -255,7 +322,9 @@ def _coerce(name: str, raw: object, source: str) -> object:
             return Path(str(raw)).expanduser()
     except (TypeError, ValueError):
         kind = type(default).__name__
-        msg = f"{source} is {raw!r}; expected a{'n' if kind == 'int' else ''} {kind}"
+        expected = ("a size in bytes such as 536870912, 512MiB or 1GiB"
+                    if name == "buffer_max_bytes" else f"a{'n' if kind == 'int' else ''} {kind}")
+        msg = f"{source} is {raw!r}; expected {expected}"
         raise ConfigError(msg) from None
     if name == "mqtt_protocol":
         text = str(raw)

@@ -42,6 +42,12 @@ COUNTERS: tuple[tuple[str, str, str], ...] = (
     ("paused", "paused_total", "Times reading paused because too many messages were pending."),
     ("not_acked_after_reconnect", "not_acked_after_reconnect_total",
      "Stored messages whose ack was lost to a reconnect (the broker redelivers them)."),
+    ("buffered", "buffered_total",
+     "Valid messages written to the on-disk outage buffer while the sink was down."),
+    ("drained", "drained_total", "Messages written from the outage buffer to the sink."),
+    ("dropped", "dropped_total",
+     "Buffered messages deleted unwritten by the drop_oldest overflow policy."),
+    ("buffer_full", "buffer_full_total", "Times a batch did not fit in the outage buffer."),
 )
 
 
@@ -84,6 +90,12 @@ def render_metrics(stats: CollectorStats, now_s: float) -> str:
          int(stats.last_write_error is None)),
         ("last_batch_latency_seconds", "Time from a batch's first message to its ack.",
          stats.last_batch_latency_s),
+        ("sink_reachable", "1 if the latest sink write or stats point succeeded, else 0.",
+         int(bool(stats.sink_reachable))),
+        ("buffer_messages", "Messages in the on-disk outage buffer.", stats.buffer_messages),
+        ("buffer_bytes", "Bytes in the on-disk outage buffer.", stats.buffer_bytes),
+        ("buffer_max_bytes", "Bound of the outage buffer (0: no buffer).",
+         stats.buffer_max_bytes),
     )
     for name, text, value in gauges:
         full = family(name, "gauge", text)
@@ -96,15 +108,23 @@ def render_metrics(stats: CollectorStats, now_s: float) -> str:
 
 
 def health_report(stats: CollectorStats, sink_name: str) -> tuple[int, dict[str, object]]:
-    """Return (HTTP status, JSON body): 200 when the broker is connected and the sink writes."""
+    """Return (HTTP status, JSON body): 200 when the broker and the database are reachable.
+
+    ``database.reachable`` is ``null`` until the first write or stats point was tried. The
+    ``buffer`` object tells how much waits on disk for the database.
+    """
     write_ok = stats.last_write_error is None
-    healthy = stats.connected and write_ok
+    healthy = stats.connected and write_ok and stats.sink_reachable is not False
     body: dict[str, object] = {
         "status": "ok" if healthy else "degraded",
         "broker": {"connected": stats.connected},
+        "database": {"reachable": stats.sink_reachable},
         "sink": {"name": sink_name, "last_write_ok": write_ok,
                  "last_error": stats.last_write_error},
         "queue_depth": stats.queue_depth,
+        "buffer": {"messages": stats.buffer_messages, "bytes": stats.buffer_bytes,
+                   "max_bytes": stats.buffer_max_bytes, "overflow": stats.buffer_overflow,
+                   "dropped": stats.dropped},
     }
     return (200 if healthy else 503), body
 

@@ -9,6 +9,14 @@ jitter (never less than the server's ``Retry-After``); a rejected batch is writt
 dead-letter log (reason ``sink_rejected``) and then acknowledged; a fatal error stops the
 collector without acknowledging, so the broker keeps the messages.
 
+The outage buffer (:mod:`collector.buffer`): while the sink fails with retryable errors, each
+batch is appended to the on-disk buffer and fsynced, and then acknowledged. The sink is probed
+again after the back-off delay, always with the oldest buffered batch first; once it answers,
+the backlog is written oldest first, one batch at a time and interleaved with the live
+batches (one live, one buffered), so the returning database sees the collector's ordinary
+single-flight load. Without a buffer (``buffer.max_bytes = 0``), or when it is full under the
+``block`` policy, the batch stays in memory, unacknowledged, and is retried.
+
 Bounds and overflow policies:
 
 * MQTT 5 Receive Maximum (``receive_maximum``) caps unacknowledged messages the broker sends;
@@ -16,7 +24,10 @@ Bounds and overflow policies:
   socket (policy *back-pressure*, counted in ``paused``), so nothing is ever dropped: further
   messages wait in the broker's persistent session;
 * batches are written one at a time (single flight), so at most
-  ``ceil(max_pending / batch_size)`` sealed batches wait.
+  ``ceil(max_pending / batch_size)`` sealed batches wait;
+* the outage buffer is bounded by ``buffer.max_bytes`` with the policy ``buffer.overflow``
+  (``block``: stop acknowledging, then back-pressure as above; ``drop_oldest``: delete the
+  oldest buffered batches, counted in ``dropped``).
 """
 
 from __future__ import annotations
@@ -31,6 +42,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
+from collector.buffer import (
+    BufferCorruptError,
+    OutageBuffer,
+    OverflowPolicy,
+    decode_record,
+    encode_record,
+)
 from collector.config import CollectorConfig
 from collector.deadletter import DeadLetterLog, dead_letter
 from collector.lineprotocol import LineProtocolError, escape_key, format_value
@@ -39,7 +57,7 @@ from collector.sinks.base import FatalSinkError, RejectedBatchError, Sink, SinkE
 from collector.sinks.embedded import EmbeddedSink
 from collector.sinks.influx import InfluxSink
 from collector.source import MqttSource, Source
-from collector.stats import CollectorStats, Counters
+from collector.stats import BufferGauges, CollectorStats, Counters, stats_fields
 from collector.store import DeadLetter
 from parkwire import DecodeError, Event, Message, decode, encode
 
@@ -49,6 +67,8 @@ _log = logging.getLogger(__name__)
 UNENCODABLE = "unencodable"
 #: Reason code of a valid message the sink refused (HTTP 400/413/422, a DuckDB data error).
 SINK_REJECTED = "sink_rejected"
+#: Reason code of a buffered message that no longer decodes (the contract changed meanwhile).
+BUFFER_UNDECODABLE = "buffer_undecodable"
 #: While a sink keeps failing, log at most once per this many seconds (not once per attempt).
 RETRY_LOG_INTERVAL_S = 30.0
 
@@ -67,6 +87,8 @@ class Batch:
         rejected: valid messages the sink refused, moved to ``dead_letters``.
         logged: how many of ``dead_letters`` are already in the dead-letter log (a batch
             retried after a sink failure must not log them again).
+        raw: (topic, payload) of each valid message as received, for the outage buffer.
+        buffered: the batch went to the outage buffer, not to the sink.
     """
 
     generation: int
@@ -77,6 +99,8 @@ class Batch:
     first_at: float = 0.0
     rejected: int = 0
     logged: int = 0
+    raw: list[tuple[str, bytes]] = field(default_factory=list)
+    buffered: bool = False
 
 
 def check_storable(message: Message) -> None:
@@ -107,14 +131,15 @@ class Collector:
         config: validated settings.
         sink: overrides the sink the settings select (tests, demos).
         source: overrides the MQTT source (tests use a fake).
-        drain_timeout_s: on stop, how long to keep retrying unwritten batches before giving
-            up on them (unacknowledged messages stay in the broker's session, so none is lost).
+        drain_timeout_s: on stop, how long to keep writing in-flight batches (default
+            ``config.drain_timeout_s``); what is left then goes to the outage buffer, or stays
+            unacknowledged in the broker's session when there is none.
         rng: source of the retry jitter (tests pass a seeded one).
         sleep: how to wait between retries (tests pass one that records the delays).
     """
 
     def __init__(self, config: CollectorConfig, *, sink: Sink | None = None,
-                 source: Source | None = None, drain_timeout_s: float = 30.0,
+                 source: Source | None = None, drain_timeout_s: float | None = None,
                  rng: random.Random | None = None,
                  sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
         self._rng = rng if rng is not None else random.Random()  # jitter, not secrets
@@ -124,7 +149,8 @@ class Collector:
         self._source: Source = source if source is not None else MqttSource(config)
         self._dead_log = DeadLetterLog(config.dead_letter_path, config.dead_letter_max_bytes,
                                        config.dead_letter_backups)
-        self._drain_timeout_s = drain_timeout_s
+        self._drain_timeout_s = (config.drain_timeout_s if drain_timeout_s is None
+                                 else drain_timeout_s)
         self._counters = Counters()
         self._current = Batch(0)
         self._sealed: deque[Batch] = deque()
@@ -133,6 +159,16 @@ class Collector:
         self._idle.set()
         self._pending = 0
         self._paused = False
+        self._buffer: OutageBuffer | None = None
+        # Sink health, as the writer last saw it: while down, batches go to the buffer until
+        # the probe time; the delay doubles per failure (capped) and resets on success.
+        self._sink_down = False
+        self._probe_at = 0.0
+        self._delay = config.retry_initial_s
+        self._failures = 0
+        self._logged_at = -RETRY_LOG_INTERVAL_S
+        self._stopping = False
+        self._stats_at = 0.0
 
     @property
     def sink(self) -> Sink:
@@ -154,7 +190,18 @@ class Collector:
 
     def stats(self) -> CollectorStats:
         """Return a snapshot of the counters."""
-        return self._counters.snapshot(self._pending, connected=self._source.connected)
+        buffer = self._buffer
+        gauges = None
+        if buffer is not None:
+            gauges = BufferGauges(buffer.messages, buffer.bytes, buffer.max_bytes,
+                                  buffer.policy.value, buffer.dropped, buffer.full_events)
+        elif self.config.buffer_max_bytes == 0:
+            gauges = BufferGauges(overflow="block")
+        else:
+            gauges = BufferGauges(max_bytes=self.config.buffer_max_bytes,
+                                  overflow=self.config.buffer_overflow)
+        return self._counters.snapshot(self._pending, connected=self._source.connected,
+                                       buffer=gauges)
 
     # -- intake (hot path, event-loop thread) ------------------------------------------------
 
@@ -176,6 +223,7 @@ class Collector:
         else:
             counters.decoded += 1
             batch.messages.append(message)
+            batch.raw.append((topic, payload))
         if qos:
             batch.mids.append(mid)
         batch.count += 1
@@ -205,42 +253,98 @@ class Collector:
     # -- writing and acknowledging -----------------------------------------------------------
 
     async def _writer(self) -> None:
+        """Single flight: store and ack live batches, drain the buffer, write stats points."""
         while True:
-            await self._sealed_ready.wait()
-            while self._sealed:
+            worked = False
+            if self._sealed:
                 batch = self._sealed[0]
                 await self._store(batch)
                 self._sealed.popleft()
                 self._acknowledge(batch)
+                worked = True
+            if not self._sealed:
+                self._idle.set()
+            if self._buffer and not self._stopping and self._sink_usable():
+                # One buffered batch per live batch: the backlog drains while new messages
+                # keep flowing, and the database never gets more than one batch at a time.
+                await self._drain_one()
+                worked = True
+            if self._stats_due():
+                await self._write_stats()
+            if worked:
+                continue
             self._sealed_ready.clear()
-            self._idle.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._sealed_ready.wait(), self._idle_wait())
+
+    def _sink_usable(self) -> bool:
+        """Whether the sink may be tried now: not known to be down, or its probe is due."""
+        return not self._sink_down or time.monotonic() >= self._probe_at
+
+    def _idle_wait(self) -> float | None:
+        """How long the idle writer may sleep before a probe or a stats point is due."""
+        waits = []
+        if self._buffer and self._sink_down and not self._stopping:
+            waits.append(self._probe_at - time.monotonic())
+        if self.config.stats_interval_s:
+            waits.append(self._stats_at - time.monotonic())
+        return max(0.0, min(waits)) if waits else None
 
     async def _store(self, batch: Batch) -> None:
-        """Write *batch* until it is durable; a :class:`FatalSinkError` propagates."""
-        delay = self.config.retry_initial_s
-        failures, logged_at = 0, -RETRY_LOG_INTERVAL_S
+        """Make *batch* durable: in the sink, else in the outage buffer; fatal errors raise."""
+        buffer = self._buffer
         while True:
-            try:
-                await asyncio.to_thread(self._write_batch, batch)
-            except FatalSinkError as exc:
-                self._counters.last_write_error = str(exc)  # reported by /health
-                raise
-            except SinkError as exc:  # retryable (a plain SinkError counts as retryable)
-                failures += 1
-                self._counters.retries += 1
-                self._counters.last_write_error = str(exc)  # reported by /health
-                wait = self.retry_wait(delay, exc)
-                now = time.monotonic()
-                if now - logged_at >= RETRY_LOG_INTERVAL_S:
-                    logged_at = now
-                    _log.warning("sink write failed %d time(s) (%s); retrying %d messages, "
-                                 "next in %.2f s", failures, exc, batch.count, wait)
-                await self._sleep(wait)
-                delay = min(self.config.retry_max_s, delay * 2)
-            else:
-                if failures:
-                    _log.info("sink write succeeded after %d failed attempt(s)", failures)
+            wait: float | None = None
+            if buffer and self._sink_down and self._sink_usable() and not self._stopping:
+                await self._drain_one()  # the probe: the oldest batch goes first
+            if buffer is None or self._sink_usable():
+                try:
+                    await asyncio.to_thread(self._write_batch, batch)
+                except FatalSinkError as exc:
+                    self._counters.last_write_error = str(exc)  # reported by /health
+                    self._counters.sink_reachable = False
+                    raise
+                except SinkError as exc:  # retryable (a plain SinkError counts as retryable)
+                    wait = self._mark_down(exc, batch.count)
+                else:
+                    self._mark_up()
+                    return
+            if buffer is not None and await self._buffer_batch(batch):
                 return
+            if wait is None:
+                wait = max(0.0, self._probe_at - time.monotonic())
+            await self._sleep(wait)
+
+    def _mark_down(self, exc: SinkError, count: int, *, retry: bool = True) -> float:
+        """Record a failed sink write; return the back-off wait before the next attempt."""
+        counters = self._counters
+        self._failures += 1
+        if retry:
+            counters.retries += 1
+        counters.last_write_error = str(exc)  # reported by /health
+        counters.sink_reachable = False
+        wait = self.retry_wait(self._delay, exc)
+        self._delay = min(self.config.retry_max_s, self._delay * 2)
+        self._sink_down = True
+        now = time.monotonic()
+        self._probe_at = now + wait
+        if now - self._logged_at >= RETRY_LOG_INTERVAL_S:
+            self._logged_at = now
+            where = ("buffering on disk" if self._buffer is not None
+                     else f"holding {count} messages unacknowledged")
+            _log.warning("sink write failed %d time(s) (%s); %s, next attempt in %.2f s",
+                         self._failures, exc, where, wait)
+        return wait
+
+    def _mark_up(self) -> None:
+        """Record a successful sink write."""
+        if self._failures:
+            _log.info("sink write succeeded after %d failed attempt(s)", self._failures)
+        self._failures = 0
+        self._delay = self.config.retry_initial_s
+        self._sink_down = False
+        self._counters.last_write_error = None
+        self._counters.sink_reachable = True
 
     def retry_wait(self, delay: float, exc: SinkError) -> float:
         """Return the wait before the next attempt: full jitter below *delay*, >= Retry-After."""
@@ -248,7 +352,8 @@ class Collector:
         retry_after: float | None = getattr(exc, "retry_after_s", None)
         return max(wait, retry_after) if retry_after is not None else wait
 
-    def _write_batch(self, batch: Batch) -> None:
+    def _log_dead_letters(self, batch: Batch) -> None:
+        """Write the batch's dead letters to the log once (before its ack, whatever happens)."""
         if batch.logged < len(batch.dead_letters):
             try:
                 self._dead_log.write(batch.dead_letters[batch.logged:])
@@ -256,6 +361,9 @@ class Collector:
                 msg = f"cannot write the dead-letter log {self._dead_log.path}: {exc}"
                 raise SinkError(msg) from exc
             batch.logged = len(batch.dead_letters)
+
+    def _write_batch(self, batch: Batch) -> None:
+        self._log_dead_letters(batch)
         try:
             self.sink.write(batch.messages, batch.dead_letters)
         except RejectedBatchError as exc:
@@ -263,9 +371,16 @@ class Collector:
 
     def _divert_rejected(self, batch: Batch, detail: str) -> None:
         """Move a refused batch's messages to the dead-letter log, so acking loses nothing."""
+        letters = self._reject_letters(batch.messages, detail)
+        batch.dead_letters.extend(letters)
+        batch.logged = len(batch.dead_letters)
+        batch.rejected += len(letters)
+        batch.messages = []
+
+    def _reject_letters(self, messages: list[Message], detail: str) -> list[DeadLetter]:
         now_ms = int(time.time() * 1000)
         letters = [dead_letter(now_ms, str(m.topic), encode(m), SINK_REJECTED, detail)
-                   for m in batch.messages]
+                   for m in messages]
         try:
             self._dead_log.write(letters)
         except OSError as exc:
@@ -273,16 +388,110 @@ class Collector:
             raise SinkError(msg) from exc
         _log.error("the sink refused %d messages; they are in the dead-letter log %s with "
                    "reason %s: %s", len(letters), self._dead_log.path, SINK_REJECTED, detail)
-        batch.dead_letters.extend(letters)
-        batch.logged = len(batch.dead_letters)
-        batch.rejected += len(letters)
-        batch.messages = []
+        return letters
+
+    # -- the outage buffer -----------------------------------------------------------------
+
+    async def _buffer_batch(self, batch: Batch) -> bool:
+        """Append *batch* to the outage buffer (fsynced); False if there is no room for it."""
+        buffer = self._buffer
+        if buffer is None:
+            return False
+        try:
+            await asyncio.to_thread(self._log_dead_letters, batch)
+            body = encode_record(batch.raw, batch.dead_letters)
+            stored = await asyncio.to_thread(buffer.append, body, len(batch.raw))
+        except (SinkError, OSError) as exc:
+            _log.error("cannot write the outage buffer %s: %s", buffer.directory, exc)
+            return False
+        if stored:
+            batch.buffered = True
+        return stored
+
+    async def _drain_one(self) -> bool:
+        """Write the oldest buffered batch to the sink; True once it is stored (and removed)."""
+        buffer = self._buffer
+        assert buffer is not None
+        try:
+            head = await asyncio.to_thread(buffer.peek)
+        except OSError as exc:
+            # A disk problem, not a database one: wait as long as the longest back-off.
+            _log.error("cannot read the outage buffer %s: %s", buffer.directory, exc)
+            self._sink_down = True
+            self._probe_at = time.monotonic() + self.config.retry_max_s
+            return False
+        if head is None:
+            return True
+        record_id, body, count = head
+        try:
+            written, rejected = await asyncio.to_thread(self._write_buffered, body)
+        except FatalSinkError as exc:
+            self._counters.last_write_error = str(exc)
+            self._counters.sink_reachable = False
+            raise
+        except SinkError as exc:
+            self._mark_down(exc, count)
+            return False
+        except BufferCorruptError as exc:
+            _log.error("outage buffer %s: dropping a record of %d messages that does not "
+                       "parse (%s)", buffer.directory, count, exc)
+            buffer.dropped += count
+            written = rejected = 0
+        self._mark_up()
+        await asyncio.to_thread(buffer.pop, record_id)
+        counters = self._counters
+        counters.drained += count
+        counters.written += written
+        counters.rejected += rejected
+        counters.dead_lettered += rejected
+        return True
+
+    def _write_buffered(self, body: bytes) -> tuple[int, int]:
+        """Decode a buffered record and write it; return (messages written, rejected)."""
+        record = decode_record(body)
+        messages: list[Message] = []
+        letters = list(record.dead_letters)
+        undecodable: list[DeadLetter] = []
+        for topic, payload in record.items:
+            try:
+                messages.append(decode(topic, payload))
+            except DecodeError as exc:
+                undecodable.append(dead_letter(int(time.time() * 1000), topic, payload,
+                                               BUFFER_UNDECODABLE, exc.detail))
+        if undecodable:
+            try:
+                self._dead_log.write(undecodable)
+            except OSError as exc:
+                msg = f"cannot write the dead-letter log {self._dead_log.path}: {exc}"
+                raise SinkError(msg) from exc
+            letters.extend(undecodable)
+        try:
+            self.sink.write(messages, letters)
+        except RejectedBatchError as exc:
+            rejected = self._reject_letters(messages, str(exc))
+            return 0, len(rejected) + len(undecodable)
+        if messages:
+            newest = max(m.ts_ms for m in messages)
+            self._note_newest(newest)
+        return len(messages), len(undecodable)
+
+    def _note_newest(self, newest: int) -> None:
+        counters = self._counters
+        if counters.newest_ts_ms is None or newest > counters.newest_ts_ms:
+            counters.newest_ts_ms = newest
+
+    # -- acknowledging and stats -----------------------------------------------------------
 
     def _acknowledge(self, batch: Batch) -> None:
         counters = self._counters
-        counters.written += len(batch.messages)
+        if batch.buffered:
+            counters.buffered += len(batch.raw)
+        else:
+            counters.written += len(batch.messages)
+            counters.rejected += batch.rejected
+            if batch.messages:
+                self._note_newest(max(m.ts_ms for m in batch.messages))
         counters.dead_lettered += len(batch.dead_letters)
-        counters.rejected += batch.rejected
         counters.batches += 1
         source = self._source
         if batch.generation == source.generation and source.connected:
@@ -292,15 +501,29 @@ class Collector:
             # Packet ids died with the old connection; the broker redelivers these messages.
             counters.not_acked_after_reconnect += len(batch.mids)
         counters.last_batch_latency_s = time.monotonic() - batch.first_at
-        counters.last_write_error = None
-        if batch.messages:
-            newest = max(m.ts_ms for m in batch.messages)
-            if counters.newest_ts_ms is None or newest > counters.newest_ts_ms:
-                counters.newest_ts_ms = newest
         self._pending -= batch.count
         if self._paused and self._pending <= self.config.max_pending - self.config.batch_size:
             self._paused = False
             source.resume()
+
+    def _stats_due(self) -> bool:
+        return bool(self.config.stats_interval_s) and time.monotonic() >= self._stats_at
+
+    async def _write_stats(self) -> None:
+        """Write the counters as one ``collector`` point through the sink, if it can."""
+        self._stats_at = time.monotonic() + self.config.stats_interval_s
+        write = getattr(self.sink, "write_stats", None)
+        if write is None or (self._sink_down and not self._sink_usable()):
+            return  # a point skipped loses nothing: the next one has the same running totals
+        now_ms = int(time.time() * 1000)
+        fields = stats_fields(self.stats(), now_ms)
+        try:
+            await asyncio.to_thread(write, now_ms, self.config.client_id, fields)
+        except SinkError as exc:
+            # Not retried; it tells whether the database is reachable before any message.
+            self._mark_down(exc, 0, retry=False)
+        else:
+            self._mark_up()
 
     async def _ticker(self) -> None:
         interval = self.config.batch_interval_s
@@ -317,6 +540,7 @@ class Collector:
 
         Raises:
             collector.source.MqttConnectError: the broker cannot be reached at start-up.
+            FatalSinkError: the sink's settings are wrong (nothing further is acknowledged).
         """
         if self._sink is None:
             async with self:
@@ -330,18 +554,27 @@ class Collector:
 
     async def _run(self, stop: asyncio.Event | None) -> None:
         """Run the pipeline, with the /metrics and /health server when a port is configured."""
-        if not self.config.metrics_port:
-            await self._pipeline(stop)
-            return
-        server = await ObservabilityServer(self.stats, self.sink_name,
-                                           host=self.config.metrics_host,
-                                           port=self.config.metrics_port).start()
-        _log.info("serving /metrics and /health on http://%s:%d", self.config.metrics_host,
-                  server.port)
+        config = self.config
+        if config.buffer_max_bytes:
+            self._buffer = await asyncio.to_thread(
+                OutageBuffer, config.buffer_dir, config.buffer_max_bytes,
+                OverflowPolicy(config.buffer_overflow))
         try:
-            await self._pipeline(stop)
+            if not config.metrics_port:
+                await self._pipeline(stop)
+                return
+            server = await ObservabilityServer(self.stats, self.sink_name,
+                                               host=config.metrics_host,
+                                               port=config.metrics_port).start()
+            _log.info("serving /metrics and /health on http://%s:%d", config.metrics_host,
+                      server.port)
+            try:
+                await self._pipeline(stop)
+            finally:
+                await server.close()
         finally:
-            await server.close()
+            if self._buffer is not None:
+                self._buffer.close()
 
     async def _pipeline(self, stop: asyncio.Event | None) -> None:
         stop = stop if stop is not None else asyncio.Event()
@@ -353,7 +586,7 @@ class Collector:
             done, _ = await asyncio.wait({writer, stopped}, return_when=asyncio.FIRST_COMPLETED)
             if writer in done:
                 writer.result()  # re-raise what broke the writer
-            await self._drain()
+            await self._drain(writer)
         finally:
             for task in (writer, ticker, stopped):
                 if task.done():
@@ -363,12 +596,39 @@ class Collector:
                     await task
             await self._source.close()
 
-    async def _drain(self) -> None:
-        """Stop reading, seal the open batch and wait until every batch is acknowledged."""
+    async def _drain(self, writer: asyncio.Task[None]) -> None:
+        """Stop reading, then make every received batch durable within the drain deadline.
+
+        Batches go to the sink, or to the outage buffer while it is down; at the deadline
+        whatever is still unwritten is put in the buffer (a write still running in its
+        thread may land too: idempotent writes make that harmless). Without room in a
+        buffer, the rest stays unacknowledged and the broker redelivers it next run.
+        """
+        self._stopping = True
         self._source.pause()
         self._seal()
+        self._sealed_ready.set()  # wake an idle writer
+        idle = asyncio.create_task(self._idle.wait())
         try:
-            await asyncio.wait_for(self._idle.wait(), self._drain_timeout_s)
-        except TimeoutError:
-            _log.warning("stopping with %d messages unwritten after %.0f s; the broker keeps "
+            done, _ = await asyncio.wait({writer, idle}, timeout=self._drain_timeout_s,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            idle.cancel()
+        if writer in done:
+            writer.result()  # a fatal sink error: raise it
+        if self._idle.is_set():
+            return
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        spilled = 0
+        while self._sealed and await self._buffer_batch(self._sealed[0]):
+            batch = self._sealed.popleft()
+            self._acknowledge(batch)
+            spilled += batch.count
+        if spilled:
+            _log.warning("drain deadline (%.1f s) reached: %d messages put in the outage "
+                         "buffer instead of the database", self._drain_timeout_s, spilled)
+        if self._pending:
+            _log.warning("stopping with %d messages unwritten after %.1f s; the broker keeps "
                          "them for the next run", self._pending, self._drain_timeout_s)

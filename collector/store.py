@@ -10,7 +10,15 @@ Tables (``ts`` is ``TIMESTAMP`` holding UTC, millisecond precision):
   asset_type, device_id, seq, quality`` and one column per quantity;
 * ``device_status``: ``ts, park, site, asset_type, device_id, state``;
 * ``event``: ``ts, park, site, asset_type, device_id, seq, event, data`` (data as JSON text);
-* ``dead_letter``: ``received_at, topic, reason, detail, payload, payload_encoding``.
+* ``dead_letter``: ``received_at, topic, reason, detail, payload, payload_encoding``;
+* ``collector``: the collector's own counters, one row per stats interval (``ts, client_id``
+  and one column per counter, see :data:`collector.stats.STATS_COUNTERS`).
+
+Writes are idempotent: telemetry and status tables have the primary key ``(device_id, ts)``,
+events ``(device_id, ts, seq)``, and rows go in with ``INSERT OR IGNORE``. A message the
+broker redelivers (after a reconnect, a crash, or a drained outage buffer) therefore never
+becomes a second row: the first copy stays, as a second write of the same point does in
+InfluxDB. Device ids are unique within a park, so keep one park per store file.
 
 Batches are inserted column-wise (numpy object arrays scanned by DuckDB, about ten times
 faster than binding lists) inside one transaction; DuckDB writes and syncs its write-ahead
@@ -23,8 +31,9 @@ log on commit, so :meth:`EmbeddedStore.insert` returning means the rows are dura
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,10 +44,12 @@ import numpy as np
 import orjson
 
 from collector.mapping import EVENT_MEASUREMENT, STATUS_MEASUREMENT
+from collector.stats import STATS_COUNTERS, STATS_FLOATS, STATS_MEASUREMENT
 from parkwire import ASSET_TYPES, Event, Message, Status, Telemetry, ValueType
 
 _SQL_TYPE = {ValueType.FLOAT: "DOUBLE", ValueType.INT: "BIGINT", ValueType.BOOL: "BOOLEAN"}
 _TAGS = ("park", "site", "asset_type", "device_id")
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +104,8 @@ class EmbeddedStore:
         self._con = duckdb.connect(str(self.path), read_only=read_only)
         self._lock = threading.Lock()
         self._columns = telemetry_columns()
+        #: Per data table, the insert verb: ``INSERT OR IGNORE INTO`` where a key exists.
+        self._insert: dict[str, str] = {}
         if not read_only:
             self._create_tables()
 
@@ -101,21 +114,41 @@ class EmbeddedStore:
         statements = [
             f"CREATE TABLE IF NOT EXISTS {_quote(measurement)} (ts TIMESTAMP NOT NULL, {tags}, "
             "seq BIGINT NOT NULL, quality VARCHAR NOT NULL, "
-            + ", ".join(f"{_quote(n)} {_SQL_TYPE[t]}" for n, t in columns.items()) + ")"
+            + ", ".join(f"{_quote(n)} {_SQL_TYPE[t]}" for n, t in columns.items())
+            + ", PRIMARY KEY (device_id, ts))"
             for measurement, columns in self._columns.items()
         ]
+        counters = ", ".join(f"{_quote(name)} BIGINT" for name, _ in STATS_COUNTERS)
+        floats = ", ".join(f"{_quote(name)} DOUBLE" for name in STATS_FLOATS)
         statements += [
             f"CREATE TABLE IF NOT EXISTS {STATUS_MEASUREMENT} (ts TIMESTAMP NOT NULL, {tags}, "
-            "state VARCHAR NOT NULL)",
+            "state VARCHAR NOT NULL, PRIMARY KEY (device_id, ts))",
             f"CREATE TABLE IF NOT EXISTS {EVENT_MEASUREMENT} (ts TIMESTAMP NOT NULL, {tags}, "
-            "seq BIGINT NOT NULL, event VARCHAR NOT NULL, data VARCHAR NOT NULL)",
+            "seq BIGINT NOT NULL, event VARCHAR NOT NULL, data VARCHAR NOT NULL, "
+            "PRIMARY KEY (device_id, ts, seq))",
             "CREATE TABLE IF NOT EXISTS dead_letter (received_at TIMESTAMP NOT NULL, "
             "topic VARCHAR NOT NULL, reason VARCHAR NOT NULL, detail VARCHAR NOT NULL, "
             "payload VARCHAR NOT NULL, payload_encoding VARCHAR NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {STATS_MEASUREMENT} (ts TIMESTAMP NOT NULL, "
+            f"client_id VARCHAR NOT NULL, {counters}, {floats}, connected BOOLEAN, "
+            "sink_reachable BOOLEAN)",
         ]
         with self._lock:
             for statement in statements:
                 self._con.execute(statement)
+            keyed = {r[0] for r in self._con.execute(
+                "SELECT table_name FROM duckdb_constraints() "
+                "WHERE constraint_type = 'PRIMARY KEY'").fetchall()}
+        self._insert = {}
+        for table in [*self._columns, STATUS_MEASUREMENT, EVENT_MEASUREMENT]:
+            if table in keyed:
+                self._insert[table] = "INSERT OR IGNORE INTO"
+            else:
+                self._insert[table] = "INSERT INTO"
+                _log.warning("table %s in %s has no primary key (it was created by an older "
+                             "smartpark); a redelivered message can be stored twice there. "
+                             "Collect into a new file to get idempotent writes.",
+                             table, self.path)
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -162,14 +195,16 @@ class EmbeddedStore:
         if statuses:
             frame = _tag_frame(statuses)
             frame["state"] = _objects(s.state.value for s in statuses)
-            frames.append((f"INSERT INTO {STATUS_MEASUREMENT} SELECT epoch_ms(ts), park, site, "
+            frames.append((f"{self._insert[STATUS_MEASUREMENT]} {STATUS_MEASUREMENT} "
+                           "SELECT epoch_ms(ts), park, site, "
                            "asset_type, device_id, state FROM {frame}", frame))
         if events:
             frame = _tag_frame(events)
             frame["seq"] = np.fromiter((e.seq for e in events), np.int64, len(events))
             frame["event"] = _objects(e.event for e in events)
             frame["data"] = _objects(orjson.dumps(dict(e.data)).decode() for e in events)
-            frames.append((f"INSERT INTO {EVENT_MEASUREMENT} SELECT epoch_ms(ts), park, site, "
+            frames.append((f"{self._insert[EVENT_MEASUREMENT]} {EVENT_MEASUREMENT} "
+                           "SELECT epoch_ms(ts), park, site, "
                            "asset_type, device_id, seq, event, data FROM {frame}", frame))
         return frames
 
@@ -191,7 +226,8 @@ class EmbeddedStore:
             for name in names_list:
                 frame[name] = np.array([], dtype=object)
         names = ", ".join(_quote(n) for n in columns)
-        sql = (f"INSERT INTO {_quote(measurement)} SELECT epoch_ms(ts), park, site, asset_type, "
+        sql = (f"{self._insert[measurement]} {_quote(measurement)} "
+               "SELECT epoch_ms(ts), park, site, asset_type, "
                f"device_id, seq, quality, {names} FROM {{frame}}")
         return sql, frame
 
@@ -205,6 +241,17 @@ class EmbeddedStore:
             "payload": _objects(d.payload for d in dead),
             "payload_encoding": _objects(d.payload_encoding for d in dead),
         }
+
+    def insert_stats(self, ts_ms: int, client_id: str,
+                     fields: Mapping[str, int | float | bool]) -> None:
+        """Append one row of the collector's counters to the ``collector`` table."""
+        names = ["ts", "client_id", *fields]
+        values: list[object] = [datetime.fromtimestamp(ts_ms / 1000, UTC).replace(tzinfo=None),
+                                client_id, *fields.values()]
+        sql = (f"INSERT INTO {STATS_MEASUREMENT} ({', '.join(_quote(n) for n in names)}) "
+               f"VALUES ({', '.join('?' for _ in names)})")
+        with self._lock:
+            self._con.execute(sql, values)
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ the collector does with the batch (see ``docs/collector.md``):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from collector.store import DeadLetter
@@ -60,3 +60,16 @@ class Sink(Protocol):
 
     def close(self) -> None:
         """Release connections and files."""
+
+
+class StatsSink(Protocol):
+    """A sink that can also store the collector's own counters (optional for sinks).
+
+    The collector writes one point of the ``collector`` measurement per stats interval
+    through the sink when it has this method; a failure is logged and the point skipped
+    (the next one carries the same cumulative counters).
+    """
+
+    def write_stats(self, ts_ms: int, client_id: str,
+                    fields: Mapping[str, int | float | bool]) -> None:
+        """Store one ``collector`` point tagged with *client_id* at *ts_ms*."""

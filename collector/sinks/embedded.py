@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -37,6 +37,15 @@ class EmbeddedSink:
             raise RejectedBatchError(msg) from exc
         except (duckdb.Error, OSError) as exc:
             # Disk full, I/O errors, a lock held by another process: the next try can work.
+            msg = f"DuckDB write to {self.store.path} failed: {exc}"
+            raise RetryableSinkError(msg) from exc
+
+    def write_stats(self, ts_ms: int, client_id: str,
+                    fields: Mapping[str, int | float | bool]) -> None:
+        """Append the collector's counters to the ``collector`` table."""
+        try:
+            self.store.insert_stats(ts_ms, client_id, fields)
+        except (duckdb.Error, OSError) as exc:
             msg = f"DuckDB write to {self.store.path} failed: {exc}"
             raise RetryableSinkError(msg) from exc
 

@@ -20,6 +20,7 @@ from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError
 
+from collector.lineprotocol import escape_key, escape_measurement, format_value
 from collector.mapping import LineEncoder
 from collector.sinks.base import (
     FatalSinkError,
@@ -27,6 +28,7 @@ from collector.sinks.base import (
     RetryableSinkError,
     SinkError,
 )
+from collector.stats import STATS_MEASUREMENT
 from collector.store import DeadLetter
 from parkwire import Message
 
@@ -131,7 +133,10 @@ class InfluxSink:
         """Send the batch; returns when the server answered 2xx (dead letters stay in the log)."""
         if not messages:
             return
-        body = self.encode(messages)
+        self._send(self.encode(messages))
+        _log.debug("wrote %d points to %s", len(messages), self.url)
+
+    def _send(self, body: bytes) -> None:
         try:
             self._write_api.write(bucket=self.bucket, org=self.org, record=body,
                                   write_precision=WritePrecision.MS)  # type: ignore[arg-type]
@@ -141,7 +146,14 @@ class InfluxSink:
         except (HTTPError, OSError) as exc:
             msg = f"InfluxDB at {self.url} unreachable: {type(exc).__name__}"
             raise RetryableSinkError(msg) from None
-        _log.debug("wrote %d points to %s", len(messages), self.url)
+
+    def write_stats(self, ts_ms: int, client_id: str,
+                    fields: Mapping[str, int | float | bool]) -> None:
+        """Send one ``collector`` point (tag ``client_id``); errors are classified as in write."""
+        line = (f"{escape_measurement(STATS_MEASUREMENT)},client_id={escape_key(client_id)} "
+                + ",".join(f"{escape_key(k)}={format_value(v)}" for k, v in fields.items())
+                + f" {ts_ms}")
+        self._send(line.encode("utf-8"))
 
     def close(self) -> None:
         """Close the HTTP client."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from collector.sinks.base import SinkError
 from collector.store import DeadLetter
@@ -20,6 +20,8 @@ class MemorySink:
         self.dead_letters: list[DeadLetter] = []
         self.batches = 0
         self.closed = False
+        #: (ts_ms, client_id, fields) of every ``collector`` point written.
+        self.stats_points: list[tuple[int, str, dict[str, int | float | bool]]] = []
         self._lock = threading.Lock()
 
     def write(self, messages: Sequence[Message], dead_letters: Sequence[DeadLetter]) -> None:
@@ -28,6 +30,12 @@ class MemorySink:
             self.messages.extend(messages)
             self.dead_letters.extend(dead_letters)
             self.batches += 1
+
+    def write_stats(self, ts_ms: int, client_id: str,
+                    fields: Mapping[str, int | float | bool]) -> None:
+        """Keep the ``collector`` point."""
+        with self._lock:
+            self.stats_points.append((ts_ms, client_id, dict(fields)))
 
     def close(self) -> None:
         """Mark closed."""
@@ -64,3 +72,10 @@ class FaultySink(MemorySink):
             msg = "scripted sink failure"
             raise SinkError(msg)
         super().write(messages, dead_letters)
+
+    def write_stats(self, ts_ms: int, client_id: str,
+                    fields: Mapping[str, int | float | bool]) -> None:
+        """Fail like :meth:`write` while :attr:`failures` is positive (without using one up)."""
+        if self.failures > 0:
+            raise self.error() if self.error is not None else SinkError("scripted failure")
+        super().write_stats(ts_ms, client_id, fields)

@@ -79,11 +79,17 @@ def publish_all(port: int, items: list[tuple[str, bytes]], qos: int = 1) -> None
 
 
 def fast_config(tmp_path: Path, **overrides: object) -> CollectorConfig:
-    """A validated collector config with small batches and short retries, for fake-driven tests."""
+    """A validated collector config with small batches and short retries, for fake-driven tests.
+
+    The outage buffer and the stats points are off unless a test turns them on, so the
+    retry and back-pressure tests see the sink's answers alone.
+    """
     base: dict[str, object] = {"batch_size": 10, "max_pending": 30, "batch_interval_s": 0.05,
                                "retry_initial_s": 0.01, "retry_max_s": 0.02,
                                "db_path": tmp_path / "p.duckdb",
-                               "dead_letter_path": tmp_path / "dl.jsonl"}
+                               "dead_letter_path": tmp_path / "dl.jsonl",
+                               "buffer_dir": tmp_path / "buffer", "buffer_max_bytes": 0,
+                               "stats_interval_s": 0}
     base.update(overrides)
     return CollectorConfig(**base).validate()  # type: ignore[arg-type]
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
+from collector import Collector, CollectorConfig
 from collector.buffer import (
     MAGIC,
     BufferCorruptError,
@@ -15,8 +20,13 @@ from collector.buffer import (
     decode_record,
     encode_record,
 )
+from collector.config import MIN_BUFFER_BYTES
+from collector.observability import health_report
+from collector.sinks import FaultySink, MemorySink
 from collector.store import DeadLetter
-from tests.collector.helpers import telemetry
+from parkwire import Message
+from tests.collector.fakes import FakeSource
+from tests.collector.helpers import fast_config, telemetry, wait_until
 
 LETTER = DeadLetter(1, "a/b", "invalid_json", "payload is not JSON", "{x", "utf-8")
 
@@ -182,3 +192,191 @@ def test_unreadable_cursor_and_stray_files_are_tolerated(tmp_path: Path) -> None
     (tmp_path / "cursor").write_text("not json")
     (tmp_path / "notes.seg").write_text("not a segment number")
     assert OutageBuffer(tmp_path, 10_000_000).records == 1
+
+
+# -- the collector with a buffer: outage, recovery, overflow, restart, shutdown -------------
+
+
+def _buffered_config(tmp_path: Path, **kw: object) -> CollectorConfig:
+    return fast_config(tmp_path, buffer_max_bytes=MIN_BUFFER_BYTES, **kw)
+
+
+async def _start(collector: Collector, source: FakeSource) -> tuple[asyncio.Task[None],
+                                                                    asyncio.Event]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(collector.run(stop))
+    await wait_until(lambda: source.handler is not None)
+    return task, stop
+
+
+def _seqs(sink: MemorySink) -> list[int]:
+    return [m.seq for m in sink.messages]  # type: ignore[union-attr]
+
+
+async def test_outage_buffers_acks_then_drains_oldest_first(tmp_path: Path) -> None:
+    """While the sink fails, batches are buffered and acked; on recovery they drain in order."""
+    source, sink = FakeSource(), FaultySink(failures=10**9)
+    collector = Collector(_buffered_config(tmp_path), sink=sink, source=source)
+    task, stop = await _start(collector, source)
+    mids = [source.feed(*telemetry("mtr-001", seq)) for seq in range(30)]
+    await wait_until(lambda: source.acks == mids)  # acked once on disk, database still down
+    stats = collector.stats()
+    assert (stats.buffered, stats.buffer_messages, stats.written) == (30, 30, 0)
+    assert stats.sink_reachable is False
+    assert sink.messages == []
+    sink.failures = 0
+    # New messages keep flowing while the backlog drains.
+    mids += [source.feed(*telemetry("mtr-001", seq)) for seq in range(30, 40)]
+    await wait_until(lambda: collector.stats().buffer_messages == 0
+                     and len(sink.messages) == 40)
+    stop.set()
+    await task
+    assert source.acks == mids
+    assert sorted(_seqs(sink)) == list(range(40))
+    drained = [s for s in _seqs(sink) if s < 30]
+    assert drained == sorted(drained)  # oldest first
+    stats = collector.stats()
+    assert stats.drained == stats.buffered >= 30  # later ones too, if the probe was not due
+    assert (stats.written, stats.acked, stats.sink_reachable) == (40, 40, True)
+    assert not list((tmp_path / "buffer").glob("*.seg"))
+
+
+async def test_full_buffer_under_block_stops_acking_and_loses_nothing(tmp_path: Path) -> None:
+    """A full buffer (block) leaves batches unacked, pauses reading, then all is stored."""
+    config = dataclasses.replace(_buffered_config(tmp_path), buffer_max_bytes=20_000)
+    source, sink = FakeSource(), FaultySink(failures=10**9)
+    collector = Collector(config, sink=sink, source=source)
+    task, stop = await _start(collector, source)
+    mids: list[int] = []
+    # Keep publishing (as a broker would) until the buffer is full and reading has paused.
+    while not (source.paused and collector.stats().buffer_full):
+        assert len(mids) < 1000
+        if not source.paused:
+            mids.append(source.feed(*telemetry("mtr-001", len(mids))))
+        await asyncio.sleep(0.001)
+    stats = collector.stats()
+    assert stats.buffer_bytes <= 20_000
+    assert len(source.acks) == stats.buffered < len(mids)  # the rest is held, unacked
+    assert stats.dropped == 0
+    sink.failures = 0
+    await wait_until(lambda: source.acks == mids and collector.stats().buffer_messages == 0)
+    stop.set()
+    await task
+    assert sorted(_seqs(sink)) == list(range(len(mids)))
+
+
+async def test_full_buffer_under_drop_oldest_counts_what_it_drops(tmp_path: Path) -> None:
+    """drop_oldest keeps acking; what was dropped is counted and everything else is stored."""
+    config = dataclasses.replace(_buffered_config(tmp_path, buffer_overflow="drop_oldest"),
+                                 buffer_max_bytes=20_000)
+    source, sink = FakeSource(), FaultySink(failures=10**9)
+    collector = Collector(config, sink=sink, source=source)
+    task, stop = await _start(collector, source)
+    mids = []
+    for seq in range(100):
+        mids.append(source.feed(*telemetry("mtr-001", seq)))
+        await wait_until(lambda: len(source.acks) >= len(mids) // 10 * 10)
+    await wait_until(lambda: source.acks == mids)
+    stats = collector.stats()
+    assert stats.dropped > 0
+    assert stats.buffer_messages + stats.dropped == 100
+    sink.failures = 0
+    await wait_until(lambda: collector.stats().buffer_messages == 0)
+    stop.set()
+    await task
+    kept = _seqs(sink)
+    assert len(kept) == 100 - stats.dropped
+    assert kept == list(range(stats.dropped, 100))  # the oldest went first
+
+
+async def test_restart_replays_the_buffer_of_a_killed_collector(tmp_path: Path) -> None:
+    """Batches buffered (and acked) before a crash are written by the next run."""
+    config = _buffered_config(tmp_path)
+    source, dead_sink = FakeSource(), FaultySink(failures=10**9)
+    first = Collector(config, sink=dead_sink, source=source, drain_timeout_s=0.2)
+    task, stop = await _start(first, source)
+    mids = [source.feed(*telemetry("mtr-001", seq)) for seq in range(25)]
+    source.feed("refpark/bac-ninh/energy/meter/mtr-001/telemetry", b"{broken")
+    await wait_until(lambda: len(source.acks) == 26)
+    assert source.acks[:25] == mids
+    stop.set()
+    await task
+    # The second run starts with a working sink and an empty broker.
+    source2, sink = FakeSource(), MemorySink()
+    second = Collector(config, sink=sink, source=source2)
+    task, stop = await _start(second, source2)
+    await wait_until(lambda: len(sink.messages) == 25)
+    stop.set()
+    await task
+    assert _seqs(sink) == list(range(25))
+    assert [d.reason for d in sink.dead_letters] == ["invalid_json"]
+    assert second.stats().drained == 25
+
+
+async def test_drain_deadline_puts_a_stuck_batch_in_the_buffer(tmp_path: Path) -> None:
+    """On stop, a sink that hangs past the deadline: the batches are buffered and acked."""
+    release = threading.Event()
+
+    class HangingSink(MemorySink):
+        def write(self, messages: Sequence[Message], dead_letters: Sequence[DeadLetter]) -> None:
+            release.wait(10)
+            super().write(messages, dead_letters)
+
+    source, sink = FakeSource(), HangingSink()
+    config = _buffered_config(tmp_path, batch_interval_s=60.0)
+    collector = Collector(config, sink=sink, source=source, drain_timeout_s=0.2)
+    task, stop = await _start(collector, source)
+    mids = [source.feed(*telemetry("mtr-001", seq)) for seq in range(15)]
+    stop.set()
+    await task
+    release.set()
+    assert source.acks == mids
+    stats = collector.stats()
+    assert stats.buffered == 15
+    assert stats.queue_depth == 0
+    assert OutageBuffer(tmp_path / "buffer", MIN_BUFFER_BYTES).messages == 15
+
+
+async def test_counters_are_written_as_a_collector_measurement(tmp_path: Path) -> None:
+    """Every stats interval one `collector` point goes through the sink, DuckDB included."""
+    config = fast_config(tmp_path, stats_interval_s=0.05)
+    source = FakeSource()
+    async with Collector(config, source=source) as collector:
+        task, stop = await _start(collector, source)
+        source.feed(*telemetry("mtr-001", 0))
+        await wait_until(lambda: collector.stats().written == 1)
+        await asyncio.sleep(0.15)
+        stop.set()
+        await task
+        store = collector.sink.store  # type: ignore[attr-defined]
+        rows = store.query("SELECT client_id, max(received), max(written) FROM collector "
+                           "GROUP BY client_id")
+        assert rows == [("smartpark-collector", 1, 1)]
+    memory = MemorySink()
+    source = FakeSource()
+    collector = Collector(config, sink=memory, source=source)
+    task, stop = await _start(collector, source)
+    await wait_until(lambda: len(memory.stats_points) >= 2)
+    stop.set()
+    await task
+    _, client, fields = memory.stats_points[-1]
+    assert client == "smartpark-collector"
+    assert {"received", "buffered", "dropped", "buffer_bytes", "batch_latency_s",
+            "sink_reachable"} <= set(fields)
+    assert "lag_s" not in fields  # nothing stored yet
+
+
+async def test_database_down_at_start_is_reported_before_any_message(tmp_path: Path) -> None:
+    """The first stats point finds the database unreachable; health says so."""
+    config = _buffered_config(tmp_path, stats_interval_s=0.05)
+    source, sink = FakeSource(), FaultySink(failures=10**9)
+    collector = Collector(config, sink=sink, source=source)
+    task, stop = await _start(collector, source)
+    await wait_until(lambda: collector.stats().sink_reachable is False)
+    status, body = health_report(collector.stats(), "faulty")
+    assert status == 503
+    assert body["database"] == {"reachable": False}
+    sink.failures = 0
+    await wait_until(lambda: collector.stats().sink_reachable is True)
+    stop.set()
+    await task

@@ -66,7 +66,7 @@ def test_collect_reports_an_unreachable_broker(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     """Without a broker `collect` exits 1 naming the address."""
     code = _run(["collect", "--mqtt-port", "1", "--db", str(tmp_path / "p.duckdb"),
-                 "--dead-letter", str(tmp_path / "d")])
+                 "--dead-letter", str(tmp_path / "d"), "--buffer-dir", str(tmp_path / "b")])
     assert code == 1
     assert "127.0.0.1:1" in capsys.readouterr().err
 
@@ -80,3 +80,28 @@ def test_durations_and_summary() -> None:
     text = summary(CollectorStats(received=3, invalid=1,
                                   invalid_by_reason={"bad_type": 1}))  # type: ignore[arg-type]
     assert "invalid bad_type: 1" in text
+
+
+def test_collect_help_explains_the_buffer_and_shutdown_flags(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`smartpark collect --help` names the buffer, overflow policy and drain flags."""
+    with pytest.raises(SystemExit):
+        _run(["collect", "--help"])
+    out = capsys.readouterr().out
+    for flag in ("--buffer-dir", "--buffer-max-bytes", "--buffer-overflow", "drop_oldest",
+                 "--drain-timeout", "--stats-interval"):
+        assert flag in out
+
+
+def test_collect_rejects_a_bad_buffer_size(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A size that does not parse is a configuration error naming the setting."""
+    assert _run(["collect", "--buffer-max-bytes", "lots", "--dead-letter",
+                 str(tmp_path / "d")]) == 2
+    assert "--buffer-max-bytes is 'lots'; expected a size" in capsys.readouterr().err
+
+
+def test_summary_mentions_the_outage_buffer() -> None:
+    """After an outage the summary says what was buffered, drained, dropped and left."""
+    text = summary(CollectorStats(buffered=10, drained=4, buffer_messages=6))
+    assert "buffered 10, drained 4, dropped 0, still on disk 6" in text

@@ -58,6 +58,11 @@ def test_token_file_is_read(tmp_path: Path) -> None:
     ({}, {"topic": "a/#/b"}, "topic filter"),
     ({}, {"db_path": "/proc/1/x/y.duckdb"}, "writable directory"),
     ({"SMARTPARK_MQTT_PORT": "many"}, {}, "SMARTPARK_MQTT_PORT is 'many'; expected an int"),
+    ({}, {"buffer_max_bytes": 1000}, "at least 1048576 bytes"),
+    ({}, {"buffer_max_bytes": "1 parsec"}, "expected a size in bytes"),
+    ({}, {"buffer_overflow": "spill"}, "'block' or 'drop_oldest'"),
+    ({}, {"drain_timeout_s": 0}, "shutdown.drain_timeout_s / --drain-timeout is 0"),
+    ({}, {"stats_interval_s": -1}, "observability.stats_interval_s"),
     ({}, {"nonsense": 1}, "unknown setting"),
 ])
 def test_bad_settings_give_actionable_errors(tmp_path: Path, env: dict[str, str],
@@ -86,3 +91,29 @@ def test_bad_config_files(tmp_path: Path) -> None:
         == "3.1.1"
     with pytest.raises(ConfigError, match=r"retry\.max_s"):
         CollectorConfig(retry_initial_s=2, retry_max_s=1).validate()
+
+
+def test_buffer_settings_from_toml_with_sizes(tmp_path: Path) -> None:
+    """[buffer] and [shutdown] keys load; sizes accept units; the environment sets the dir."""
+    path = tmp_path / "c.toml"
+    path.write_text('[buffer]\nmax_bytes = "512MiB"\noverflow = "drop_oldest"\n'
+                    '[shutdown]\ndrain_timeout_s = 3\n[observability]\nstats_interval_s = 0\n'
+                    f'[dead_letter]\npath = "{tmp_path / "dl"}"\n'
+                    f'[embedded]\npath = "{tmp_path / "db"}"\n')
+    config = load_config(path, env={"SMARTPARK_BUFFER_DIR": str(tmp_path / "buf")})
+    assert (config.buffer_max_bytes, config.buffer_overflow) == (512 << 20, "drop_oldest")
+    assert (config.drain_timeout_s, config.stats_interval_s) == (3.0, 0.0)
+    assert config.buffer_dir == tmp_path / "buf"
+    assert load_config(env={}, overrides={"buffer_max_bytes": "2GB",
+                                          "dead_letter_path": tmp_path / "d",
+                                          "db_path": tmp_path / "x"}).buffer_max_bytes == 2 * 10**9
+    assert CollectorConfig().buffer_max_bytes == 1 << 30
+
+
+def test_a_file_where_the_buffer_dir_should_be_is_refused(tmp_path: Path) -> None:
+    """buffer.dir must be a directory (or creatable as one)."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match=r"buffer\.dir"):
+        load_config(env={}, overrides={"buffer_dir": blocker, "dead_letter_path": tmp_path / "d",
+                                       "db_path": tmp_path / "x"})

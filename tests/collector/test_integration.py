@@ -25,7 +25,8 @@ def _config(tmp_path: Path, broker: Mosquitto, **kw: object) -> CollectorConfig:
     base: dict[str, object] = {"mqtt_port": broker.port, "client_id": "it-collector",
                                "batch_size": 500, "batch_interval_s": 0.1,
                                "db_path": tmp_path / "park.duckdb",
-                               "dead_letter_path": tmp_path / "dead.jsonl"}
+                               "dead_letter_path": tmp_path / "dead.jsonl",
+                               "buffer_dir": tmp_path / "buffer"}
     base.update(kw)
     return CollectorConfig(**base).validate()  # type: ignore[arg-type]
 
@@ -147,7 +148,8 @@ async def test_unacknowledged_messages_stay_bounded(
 async def test_unreachable_broker_fails_with_a_clear_message(tmp_path: Path) -> None:
     """Starting against a port where nothing listens raises MqttConnectError naming it."""
     config = CollectorConfig(mqtt_port=1, db_path=tmp_path / "p.duckdb",
-                             dead_letter_path=tmp_path / "d.jsonl").validate()
+                             dead_letter_path=tmp_path / "d.jsonl",
+                             buffer_dir=tmp_path / "buffer").validate()
     with pytest.raises(MqttConnectError, match=r"127\.0\.0\.1:1"):
         await Collector(config, sink=MemorySink()).run(asyncio.Event())
 
@@ -197,7 +199,7 @@ def test_smartpark_collect_stops_cleanly_on_sigterm(tmp_path: Path, mosquitto: M
     process = subprocess.Popen(
         [sys.executable, "-c", code, "collect", "--mqtt-port", str(mosquitto.port),
          "--db", str(db), "--dead-letter", str(tmp_path / "d.jsonl"), "--progress",
-         "--client-id", "cli-test"],
+         "--client-id", "cli-test", "--buffer-dir", str(tmp_path / "buffer")],
         stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30

@@ -139,9 +139,11 @@ async def test_health_is_ok_then_degraded_while_the_sink_fails(tmp_path: Path) -
         status, headers, body = await _get(port, "/health")
         assert (status, headers["Content-Type"]) == (200, "application/json")
         assert orjson.loads(body) == {
-            "status": "ok", "broker": {"connected": True},
+            "status": "ok", "broker": {"connected": True}, "database": {"reachable": None},
             "sink": {"name": "faulty", "last_write_ok": True, "last_error": None},
-            "queue_depth": 0}
+            "queue_depth": 0,
+            "buffer": {"messages": 0, "bytes": 0, "max_bytes": 0, "overflow": "block",
+                       "dropped": 0}}
         sink.failures = 10**9
         for seq in range(10):
             source.feed(*telemetry("mtr-001", seq))
@@ -153,8 +155,11 @@ async def test_health_is_ok_then_degraded_while_the_sink_fails(tmp_path: Path) -
         assert report["sink"] == {"name": "faulty", "last_write_ok": False,
                                   "last_error": "scripted sink failure"}
         assert report["queue_depth"] == 10
+        assert report["database"] == {"reachable": False}
         metrics = _parse((await _get(port, "/metrics"))[2].decode())
         assert metrics[f"{obs.PREFIX}sink_last_write_ok"] == 0
+        assert metrics[f"{obs.PREFIX}sink_reachable"] == 0
+        assert metrics[f"{obs.PREFIX}buffer_max_bytes"] == 0
         assert f"{obs.PREFIX}lag_seconds" not in metrics  # nothing stored yet
         sink.failures = 0
         await wait_until(lambda: len(source.acks) == 10)

@@ -321,6 +321,7 @@ def test_collect_exits_1_naming_the_setting_on_a_fatal_sink_error(
 
     monkeypatch.setattr("collector.cli._collect", fatal)
     code = _run_cli(["collect", "--db", str(tmp_path / "p.duckdb"),
+                     "--buffer-dir", str(tmp_path / "b"),
                      "--dead-letter", str(tmp_path / "d")])
     assert code == 1
     err = capsys.readouterr().err
