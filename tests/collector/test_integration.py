@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import orjson
 import pytest
 
 from collector import Collector, CollectorConfig, EmbeddedStore
+from collector.observability import health_report
 from collector.sinks import MemorySink
 from collector.source import MqttConnectError
 from collector.store import DeadLetter
@@ -218,3 +221,113 @@ def test_smartpark_collect_stops_cleanly_on_sigterm(tmp_path: Path, mosquitto: M
     assert "received 30, written 30" in err
     with EmbeddedStore(db) as store:
         assert sum(c for c, *_ in store.count_by_device().values()) == 30
+
+
+def _export_recent(vm: VictoriaMetrics, match: str) -> list[dict[str, object]]:
+    """Export *match* including the last 30 s, which /api/v1/export leaves out by default."""
+    vm.flush()
+    query = urllib.parse.urlencode({"match[]": match, "end": int(time.time()) + 3600})
+    with urllib.request.urlopen(f"{vm.url}/api/v1/export?{query}",  # noqa: S310
+                                timeout=10) as resp:
+        return [orjson.loads(line) for line in resp.read().splitlines()]
+
+
+async def _wait(predicate: Callable[[], object], what: str, limit: float = 30.0) -> None:
+    end = time.monotonic() + limit
+    while not predicate():
+        assert time.monotonic() < end, what
+        await asyncio.sleep(0.02)
+
+
+async def test_database_down_at_start_and_mid_run_buffers_then_stores_everything_once(
+        tmp_path: Path, mosquitto: Mosquitto, victoria_metrics: VictoriaMetrics) -> None:
+    """Started with victoria-metrics down, then an outage mid-run: all acked, all stored once."""
+    await asyncio.to_thread(victoria_metrics.stop)
+    config = _config(tmp_path, mosquitto, influx_url=victoria_metrics.url, influx_org="o",
+                     influx_bucket="b", influx_token="t",  # noqa: S106
+                     retry_initial_s=0.05, retry_max_s=0.3, stats_interval_s=0.2,
+                     influx_timeout_s=2.0)
+    async with Collector(config) as collector:
+        stop = asyncio.Event()
+        task = asyncio.create_task(collector.run(stop))
+        await _wait(lambda: collector.stats().connected, "not connected")
+        await asyncio.to_thread(publish_all, mosquitto.port, messages(10, 20))
+        await _wait(lambda: collector.stats().acked == 200, "not acked while the db is down")
+        stats = collector.stats()
+        assert (stats.buffered, stats.written, stats.sink_reachable) == (200, 0, False)
+        status, body = health_report(stats, collector.sink_name())
+        assert (status, body["database"]) == (503, {"reachable": False})
+        await asyncio.to_thread(victoria_metrics.start)
+        await _wait(lambda: collector.stats().written == 200, "backlog not drained")
+        await asyncio.to_thread(victoria_metrics.stop)  # a second outage, mid-run
+        later = [telemetry(f"mtr-{d:03d}", s) for s in range(20, 40) for d in range(10)]
+        await asyncio.to_thread(publish_all, mosquitto.port, later)
+        await _wait(lambda: collector.stats().acked == 400, "not acked in the second outage")
+        await asyncio.to_thread(victoria_metrics.start)
+        await _wait(lambda: collector.stats().written == 400
+                    and collector.stats().buffer_messages == 0, "second backlog not drained")
+        assert health_report(collector.stats(), "influx")[0] == 200
+        stop.set()
+        await task
+    seqs: dict[str, list[float]] = {}
+    for series in victoria_metrics.export('{__name__="energy_meter_seq"}'):
+        seqs.setdefault(series["metric"]["device_id"], []).extend(series["values"])
+    assert seqs == {f"mtr-{d:03d}": [float(s) for s in range(40)] for d in range(10)}
+    # The counters are recent points, which the export hides unless asked up to a later end.
+    points = await asyncio.to_thread(_export_recent, victoria_metrics,
+                                     '{__name__=~"collector_.*"}')
+    names = {p["metric"]["__name__"] for p in points}  # type: ignore[index]
+    assert {"collector_received", "collector_buffered", "collector_buffer_messages",
+            "collector_sink_reachable"} <= names
+    assert {p["metric"]["client_id"] for p in points} == {"it-collector"}  # type: ignore[index]
+
+
+def test_sigterm_drains_the_open_batch_and_everything_acked_is_stored(
+        tmp_path: Path, mosquitto: Mosquitto) -> None:
+    """SIGTERM with a batch still open: it is stored and acked, exit 0; nothing is lost."""
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    db = tmp_path / "p.duckdb"
+    argv = [sys.executable, "-m", "smartpark", "collect", "--mqtt-port", str(mosquitto.port),
+            "--db", str(db), "--dead-letter", str(tmp_path / "d.jsonl"),
+            "--buffer-dir", str(tmp_path / "buffer"), "--client-id", "sigterm-test",
+            "--batch-size", "5000", "--batch-interval", "60", "--drain-timeout", "10"]
+    process = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        assert process.stderr is not None
+        while "connected to" not in process.stderr.readline():
+            assert time.monotonic() < deadline
+        publish_all(mosquitto.port, messages(5, 60))
+        time.sleep(0.5)  # delivered, but the 60 s batch interval keeps them unwritten
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err
+    match = re.search(r"acknowledged ([\d,]+)", err)
+    assert match is not None, err
+    acked = int(match.group(1).replace(",", ""))
+    assert acked > 0
+    with EmbeddedStore(db) as store:
+        assert sum(c for c, *_ in store.count_by_device().values()) == acked
+    # Whatever was not acknowledged is still in the broker's session: a second run gets it.
+    config = _config(tmp_path, mosquitto, client_id="sigterm-test", db_path=db)
+
+    async def second_run() -> None:
+        async with Collector(config) as collector:
+            stop = asyncio.Event()
+            task = asyncio.create_task(collector.run(stop))
+            await _wait(lambda: collector.stats().connected, "not connected")
+            await asyncio.sleep(0.5)
+            stop.set()
+            await task
+
+    asyncio.run(second_run())
+    with EmbeddedStore(db) as store:
+        assert store.count_by_device() == {f"mtr-{d:03d}": (60, 0, 59, 60) for d in range(5)}

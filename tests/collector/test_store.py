@@ -69,3 +69,43 @@ def test_read_only_store_sees_committed_rows(tmp_path: Path) -> None:
         _fill(store)
     with EmbeddedStore(tmp_path / "p.duckdb", read_only=True) as store:
         assert store.count_by_device()["mtr-ss01"][0] == 60
+
+
+def test_the_same_batch_written_twice_gives_one_row_per_point(tmp_path: Path) -> None:
+    """Idempotent writes: a redelivered batch (telemetry, status, event) adds no rows."""
+    with EmbeddedStore(tmp_path / "p.duckdb") as store:
+        _fill(store)
+        _fill(store)
+        assert store.count_by_device() == {"mtr-002": (1, 7, 7, 1), "mtr-ss01": (60, 0, 59, 60)}
+        assert store.query("SELECT count(*) FROM device_status") == [(1,)]
+        assert store.query("SELECT count(*) FROM event") == [(1,)]
+        assert store.query("SELECT count(*) FROM dead_letter") == [(2,)]  # a log, not a key
+        topic = meter_topic("mtr-003")
+        twice = Telemetry(topic, T0, 1, meter_reading(1))
+        store.insert([twice, twice])  # a duplicate inside one batch too
+        assert store.count_by_device()["mtr-003"] == (1, 1, 1, 1)
+
+
+def test_a_store_created_without_keys_still_accepts_writes(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An older file whose tables have no primary key is written to, with a warning."""
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE device_status (ts TIMESTAMP NOT NULL, park VARCHAR NOT NULL, "
+                "site VARCHAR NOT NULL, asset_type VARCHAR NOT NULL, "
+                "device_id VARCHAR NOT NULL, state VARCHAR NOT NULL)")
+    con.close()
+    with caplog.at_level("WARNING"), EmbeddedStore(path) as store:
+        _fill(store)
+        assert store.query("SELECT count(*) FROM device_status") == [(1,)]
+    assert any("no primary key" in r.message for r in caplog.records)
+
+
+def test_stats_rows_go_to_the_collector_table(tmp_path: Path) -> None:
+    """insert_stats appends one row with the given columns."""
+    with EmbeddedStore(tmp_path / "p.duckdb") as store:
+        store.insert_stats(T0, "c1", {"received": 5, "lag_s": 1.5, "connected": True})
+        assert store.query("SELECT client_id, received, lag_s, connected, written "
+                           "FROM collector") == [("c1", 5, 1.5, True, None)]
