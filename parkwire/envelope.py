@@ -49,6 +49,12 @@ class DeviceState(StrEnum):
     OFFLINE = "offline"
 
 
+#: "YYYY-MM-DDTHH:MM:" by epoch minute: timestamps come in runs within a minute, and the
+#: calendar arithmetic is the costly part of formatting one (bounded; cleared when full).
+_MINUTE_PREFIX: dict[int, str] = {}
+_MINUTE_PREFIX_MAX = 4096
+
+
 def format_ts(ts_ms: int) -> str:
     """Render epoch milliseconds as RFC 3339 UTC with millisecond precision.
 
@@ -56,9 +62,16 @@ def format_ts(ts_ms: int) -> str:
     '2026-03-01T17:00:00.000Z'
     """
     secs, millis = divmod(ts_ms, 1000)
-    moment = _EPOCH + timedelta(seconds=secs)
-    # strftime's %Y does not zero-pad years below 1000 on glibc; RFC 3339 needs four digits.
-    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}.{millis:03d}Z"
+    minute, sec = divmod(secs, 60)
+    prefix = _MINUTE_PREFIX.get(minute)
+    if prefix is None:
+        moment = _EPOCH + timedelta(minutes=minute)
+        # strftime's %Y does not zero-pad years below 1000 on glibc; RFC 3339 needs 4 digits.
+        prefix = f"{moment.year:04d}-{moment:%m-%dT%H:%M}:"
+        if len(_MINUTE_PREFIX) >= _MINUTE_PREFIX_MAX:
+            _MINUTE_PREFIX.clear()
+        _MINUTE_PREFIX[minute] = prefix
+    return f"{prefix}{sec:02d}.{millis:03d}Z"
 
 
 def to_epoch_ms(moment: datetime) -> int:

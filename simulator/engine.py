@@ -262,6 +262,10 @@ class Engine:
         self._setup_network()
         meters = self._device_infos()
         self._noise_rngs = [device_rng(seed, d.device_id, Stream.NOISE) for d in meters]
+        m, k = self._lv_count, self._mv_count
+        self._meter_names = (
+            ([d.device_id for d in meters[:m]], [d.topic for d in meters[:m]]),
+            ([d.device_id for d in meters[m:m + k]], [d.topic for d in meters[m:m + k]]))
         model_devices = tuple(d for part in self._parts for d in part.devices)
         self._assembler = Assembler(self.park, self.site, model_devices)
         self.devices: tuple[DeviceInfo, ...] = tuple(meters) + tuple(
@@ -451,14 +455,9 @@ class Engine:
         lv_vals, mv_vals, losses = self._meters(drivers, pv)
         self.next_ms += steps * self.interval_ms
         self._seq += steps
-        ids = [d.device_id for d in self.devices]
-        topics = [d.topic for d in self.devices]
-        m = self._lv_count
-        blocks = [
-            _block("meter", ids[:m], topics[:m], lv_vals),
-            _block("mv_meter", ids[m:m + self._mv_count], topics[m:m + self._mv_count],
-                   mv_vals),
-        ]
+        (lv_ids, lv_topics), (mv_ids, mv_topics) = self._meter_names
+        blocks = [_block("meter", lv_ids, lv_topics, lv_vals),
+                  _block("mv_meter", mv_ids, mv_topics, mv_vals)]
         t0 = int(t_ms[0]) if steps else self.next_ms
         for result in results:
             blocks += [self._assembler.block(b, t0, self.interval_ms)

@@ -116,6 +116,7 @@ def test_assembler_rounds_sequences_and_numbers_events_across_windows() -> None:
     lines = assembler.events(records, T0, STEP)
     decoded = [parkwire.decode(e.topic, e.payload) for e in lines]
     assert all(isinstance(d, parkwire.Event) for d in decoded)
+    assert [parkwire.encode(d) for d in decoded] == [e.payload for e in lines]
     assert [(e.row, orjson.loads(e.payload)["seq"]) for e in lines] == [(0, 0), (1, 1), (1, 0)]
     assert assembler.topic("pu-1", Channel.EVENT) == "p/s/water/pump/pu-1/event"
 
