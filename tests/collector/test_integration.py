@@ -267,6 +267,7 @@ async def test_database_down_at_start_and_mid_run_buffers_then_stores_everything
         await _wait(lambda: collector.stats().written == 400
                     and collector.stats().buffer_messages == 0, "second backlog not drained")
         assert health_report(collector.stats(), "influx")[0] == 200
+        await asyncio.sleep(0.6)  # three stats intervals with the database up
         stop.set()
         await task
     seqs: dict[str, list[float]] = {}
