@@ -39,7 +39,7 @@ class PublisherSettings:
 
     Attributes:
         connect: how to reach the broker (the will is set by the publisher).
-        qos: QoS of telemetry messages (statuses always use QoS 1, retained).
+        qos: QoS of telemetry messages (events use at least 1; statuses 1, retained).
         reconnect_min_s: first wait before reconnecting.
         reconnect_max_s: longest wait between attempts (the wait doubles up to it).
         give_up_after_s: stop trying after this long without a connection.
@@ -141,7 +141,10 @@ class GatewayPublisher:
     # -- publishing ---------------------------------------------------------------------------
 
     async def publish(self, messages: Sequence[tuple[str, bytes]]) -> None:
-        """Publish telemetry (topic, payload) pairs in order, reconnecting as needed.
+        """Publish (topic, payload) pairs in order, reconnecting as needed.
+
+        Telemetry goes at the configured QoS; events (``.../event`` topics) at least at QoS 1,
+        as the contract says: an alarm or a badge read must arrive, a reading may be skipped.
 
         Raises:
             MqttError: the broker stayed unreachable for ``give_up_after_s``.
@@ -149,15 +152,23 @@ class GatewayPublisher:
         """
         cache = self._topic_bytes
         encoded: list[tuple[bytes, bytes]] = []
+        events: list[tuple[bytes, bytes]] = []
+        qos0 = self.settings.qos == 0
         for topic, payload in messages:
             raw = cache.get(topic)
             if raw is None:
                 raw = cache[topic] = topic.encode()
-            encoded.append((raw, payload))
-        if self.settings.qos == 0:
-            await self._publish_qos0(encoded)
+            if qos0 and raw.endswith(b"/event"):
+                events.append((raw, payload))
+            else:
+                encoded.append((raw, payload))
+        if qos0:
+            if encoded:
+                await self._publish_qos0(encoded)
+            if events:
+                await self._publish_acked(events, 1)
         else:
-            await self._publish_acked(encoded)
+            await self._publish_acked(encoded, self.settings.qos)
 
     async def _ready_or_count(self, pending: int) -> MqttConnection:
         """Return an open connection; if none comes, count *pending* messages as failed."""
@@ -179,9 +190,8 @@ class GatewayPublisher:
                 await conn.drain()  # a loss here is noticed (and handled) on the next step
             return
 
-    async def _publish_acked(self, encoded: list[tuple[bytes, bytes]]) -> None:
+    async def _publish_acked(self, encoded: list[tuple[bytes, bytes]], qos: int) -> None:
         pending = encoded
-        qos = self.settings.qos
         while pending:
             conn = await self._ready_or_count(len(pending))
             before = conn.sent

@@ -318,3 +318,32 @@ def test_publisher_settings_validate_qos() -> None:
     """A QoS other than 0, 1 or 2 is refused with the allowed values."""
     with pytest.raises(ValueError, match="0, 1 or 2"):
         PublisherSettings(qos=3)
+
+
+def _qos_subscriber(port: int, topic: str, out: Path) -> subprocess.Popen[bytes]:
+    """mosquitto_sub at QoS 1 printing "<qos> <topic>" for the next two messages."""
+    with out.open("wb") as sink:
+        return subprocess.Popen([require_binary("mosquitto_sub"), "-p", str(port), "-t", topic,
+                                 "-q", "1", "-C", "2", "-F", "%q %t"], stdout=sink)
+
+
+async def test_events_go_at_qos_1_when_telemetry_goes_at_qos_0(mosquitto: Mosquitto,
+                                                             tmp_path: Path) -> None:
+    """At --qos 0 a reading may be dropped, an event may not: events are sent at QoS 1."""
+    out = tmp_path / "qos.txt"
+    proc = _qos_subscriber(mosquitto.port, "q/a/#", out)
+    try:
+        await asyncio.sleep(0.3)
+        settings = PublisherSettings(ConnectOptions(port=mosquitto.port), qos=0)
+        pub = GatewayPublisher(settings, "q/gateway/status", [], status_payload=fake_status,
+                               now_ms=lambda: 0)
+        await pub.start()
+        await pub.publish([("q/a/telemetry", b"{}"), ("q/a/event", b"{}")])
+        await pub.close()
+        await asyncio.to_thread(proc.wait, 30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    assert sorted(out.read_text().split("\n")[:2]) == ["0 q/a/telemetry", "1 q/a/event"]
+    assert pub.published == 2
