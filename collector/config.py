@@ -80,7 +80,7 @@ ENV_KEYS: Mapping[str, str] = {
 DEFAULT_DB = Path("smartpark-data") / "park.duckdb"
 DEFAULT_DEAD_LETTER = Path("smartpark-data") / "dead-letter.jsonl"
 DEFAULT_BUFFER = Path("smartpark-data") / "buffer"
-#: Default bound of the outage buffer: 1 GiB holds about 1.5 million meter messages.
+#: Default bound of the outage buffer: 1 GiB holds about 2.5 million meter messages.
 DEFAULT_BUFFER_BYTES = 1 << 30
 #: A non-zero buffer smaller than this could not hold one ordinary batch.
 MIN_BUFFER_BYTES = 1 << 20
