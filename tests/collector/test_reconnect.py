@@ -46,6 +46,7 @@ async def test_collector_resumes_after_each_of_several_broker_restarts(
         result = await asyncio.to_thread(reconcile, victoria_metrics, publisher.acked,
                                          publisher.attempted())
     assert run.source.reconnects == RESTARTS
+    print(result.summary())  # the figures, shown by pytest -rP
     assert result.exact, result.summary()
     assert result.published == 20 * (RESTARTS * 40 + 10)
     assert run.max_depth <= config.max_pending
