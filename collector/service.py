@@ -424,7 +424,7 @@ class Collector:
             return True
         record_id, body, count = head
         try:
-            written, rejected = await asyncio.to_thread(self._write_buffered, body)
+            written, rejected, newest = await asyncio.to_thread(self._write_buffered, body)
         except FatalSinkError as exc:
             self._counters.last_write_error = str(exc)
             self._counters.sink_reachable = False
@@ -433,10 +433,12 @@ class Collector:
             self._mark_down(exc, count)
             return False
         except BufferCorruptError as exc:
+            # CRC-valid but unparsable: only a bug can do this. Never silent: logged, counted.
             _log.error("outage buffer %s: dropping a record of %d messages that does not "
                        "parse (%s)", buffer.directory, count, exc)
             buffer.dropped += count
-            written = rejected = 0
+            await asyncio.to_thread(buffer.pop, record_id)
+            return True
         self._mark_up()
         await asyncio.to_thread(buffer.pop, record_id)
         counters = self._counters
@@ -444,10 +446,16 @@ class Collector:
         counters.written += written
         counters.rejected += rejected
         counters.dead_lettered += rejected
+        if newest is not None:
+            self._note_newest(newest)
         return True
 
-    def _write_buffered(self, body: bytes) -> tuple[int, int]:
-        """Decode a buffered record and write it; return (messages written, rejected)."""
+    def _write_buffered(self, body: bytes) -> tuple[int, int, int | None]:
+        """Decode a buffered record and write it.
+
+        Returns:
+            messages written, messages dead-lettered instead, newest timestamp written.
+        """
         record = decode_record(body)
         messages: list[Message] = []
         letters = list(record.dead_letters)
@@ -469,11 +477,9 @@ class Collector:
             self.sink.write(messages, letters)
         except RejectedBatchError as exc:
             rejected = self._reject_letters(messages, str(exc))
-            return 0, len(rejected) + len(undecodable)
-        if messages:
-            newest = max(m.ts_ms for m in messages)
-            self._note_newest(newest)
-        return len(messages), len(undecodable)
+            return 0, len(rejected) + len(undecodable), None
+        newest = max(m.ts_ms for m in messages) if messages else None
+        return len(messages), len(undecodable), newest
 
     def _note_newest(self, newest: int) -> None:
         counters = self._counters

@@ -33,8 +33,8 @@ class CollectorStats:
             succeeds (and before any).
         newest_ts_ms: epoch ms of the newest stored message, ``None`` before the first.
         buffered: valid messages written to the on-disk outage buffer (sink down).
-        drained: valid messages written from the outage buffer to the sink (also counted in
-            ``written``).
+        drained: valid messages taken from the outage buffer to the sink (counted in
+            ``written``, or in ``rejected`` when the sink refused them).
         dropped: buffered messages deleted unwritten by the ``drop_oldest`` overflow policy.
         buffer_full: times a batch did not fit in the outage buffer.
         buffer_messages: messages in the outage buffer now.

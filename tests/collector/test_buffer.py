@@ -9,6 +9,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+import orjson
 import pytest
 
 from collector import Collector, CollectorConfig
@@ -22,7 +23,8 @@ from collector.buffer import (
 )
 from collector.config import MIN_BUFFER_BYTES
 from collector.observability import health_report
-from collector.sinks import FaultySink, MemorySink
+from collector.service import BUFFER_UNDECODABLE, SINK_REJECTED
+from collector.sinks import FatalSinkError, FaultySink, MemorySink, RejectedBatchError
 from collector.store import DeadLetter
 from parkwire import Message
 from tests.collector.fakes import FakeSource
@@ -380,3 +382,93 @@ async def test_database_down_at_start_is_reported_before_any_message(tmp_path: P
     await wait_until(lambda: collector.stats().sink_reachable is True)
     stop.set()
     await task
+
+
+def _preload(tmp_path: Path, items: list[tuple[str, bytes]]) -> None:
+    """Leave one buffered batch on disk, as a previous run would."""
+    buffer = OutageBuffer(tmp_path / "buffer", MIN_BUFFER_BYTES)
+    buffer.append(encode_record(items, [LETTER]), len(items))
+    buffer.close()
+
+
+async def test_a_refused_buffered_batch_is_dead_lettered_and_removed(tmp_path: Path) -> None:
+    """A drained batch the database refuses goes to the dead-letter log, not back to disk."""
+    _preload(tmp_path, [telemetry("mtr-001", s) for s in range(4)]
+             + [("refpark/bac-ninh/energy/meter/mtr-001/telemetry", b"{now broken")])
+    source = FakeSource()
+    sink = FaultySink(1, error=lambda: RejectedBatchError("HTTP 400: bad line"))
+    collector = Collector(_buffered_config(tmp_path), sink=sink, source=source)
+    task, stop = await _start(collector, source)
+    await wait_until(lambda: collector.stats().buffer_messages == 0)
+    stop.set()
+    await task
+    stats = collector.stats()
+    assert (stats.drained, stats.written, stats.rejected, stats.dead_lettered) == (5, 0, 5, 5)
+    reasons = [orjson.loads(x)["reason"]
+               for x in (tmp_path / "dl.jsonl").read_bytes().splitlines()]
+    assert sorted(reasons) == [BUFFER_UNDECODABLE] + [SINK_REJECTED] * 4
+
+
+async def test_a_buffered_batch_that_no_longer_decodes_is_dead_lettered(tmp_path: Path) -> None:
+    """A buffered payload the contract now refuses is dead-lettered; the rest is stored."""
+    _preload(tmp_path, [telemetry("mtr-001", 0),
+                        ("refpark/bac-ninh/energy/meter/mtr-001/telemetry", b"[]")])
+    source, sink = FakeSource(), MemorySink()
+    collector = Collector(_buffered_config(tmp_path), sink=sink, source=source)
+    task, stop = await _start(collector, source)
+    await wait_until(lambda: collector.stats().drained == 2)
+    stop.set()
+    await task
+    assert _seqs(sink) == [0]
+    assert [d.reason for d in sink.dead_letters] == ["invalid_json", BUFFER_UNDECODABLE]
+    assert collector.stats().newest_ts_ms is not None
+
+
+async def test_a_fatal_error_while_draining_stops_the_collector(tmp_path: Path) -> None:
+    """Wrong credentials discovered on a drain stop the collector; the record stays on disk."""
+    _preload(tmp_path, [telemetry("mtr-001", 0)])
+    source = FakeSource()
+    sink = FaultySink(1, error=lambda: FatalSinkError("HTTP 401; check INFLUX_TOKEN"))
+    collector = Collector(_buffered_config(tmp_path), sink=sink, source=source)
+    with pytest.raises(FatalSinkError):
+        await collector.run(asyncio.Event())
+    assert OutageBuffer(tmp_path / "buffer", MIN_BUFFER_BYTES).messages == 1
+
+
+async def test_an_unparsable_record_is_dropped_counted_and_logged(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A CRC-valid record that does not parse is dropped with an error, never silently."""
+    buffer = OutageBuffer(tmp_path / "buffer", MIN_BUFFER_BYTES)
+    buffer.append(b"\x05\x00\x00\x00\x00\x00\x00\x00", 5)
+    buffer.close()
+    source = FakeSource()
+    collector = Collector(_buffered_config(tmp_path), sink=MemorySink(), source=source)
+    with caplog.at_level(logging.ERROR):
+        task, stop = await _start(collector, source)
+        await wait_until(lambda: collector.stats().dropped == 5)
+        stop.set()
+        await task
+    assert collector.stats().buffer_messages == 0
+    assert any("does not parse" in r.message for r in caplog.records)
+
+
+async def test_an_unwritable_buffer_falls_back_to_holding_unacked(tmp_path: Path) -> None:
+    """If the buffer directory cannot be written, the batch is kept and retried, not acked."""
+    source, sink = FakeSource(), FaultySink(failures=10**9)
+    collector = Collector(_buffered_config(tmp_path), sink=sink, source=source,
+                          drain_timeout_s=0.2)
+    task, stop = await _start(collector, source)
+    assert collector._buffer is not None
+    collector._buffer.max_bytes = MIN_BUFFER_BYTES
+
+    def broken(body: bytes, count: int) -> bool:
+        raise OSError(28, "No space left on device")
+
+    collector._buffer.append = broken  # type: ignore[method-assign]
+    for seq in range(10):
+        source.feed(*telemetry("mtr-001", seq))
+    await wait_until(lambda: sink.attempts >= 2)
+    stop.set()
+    await task
+    assert source.acks == []
+    assert collector.stats().queue_depth == 10
