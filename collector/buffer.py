@@ -38,6 +38,7 @@ import enum
 import logging
 import os
 import struct
+import threading
 import time
 import zlib
 from collections import deque
@@ -161,7 +162,11 @@ def _fsync_dir(directory: Path) -> None:
 
 
 class OutageBuffer:
-    """A bounded, crash-safe FIFO of batches on disk; used by one task at a time.
+    """A bounded, crash-safe FIFO of batches on disk; thread-safe (one lock).
+
+    The collector's writer is its only user, but an append can still be running in a worker
+    thread when a drain deadline has passed, so every operation takes the lock (and
+    :meth:`close` waits for it).
 
     Args:
         directory: where the segments live (created when missing).
@@ -197,6 +202,7 @@ class OutageBuffer:
         self._tail: int | None = None  # fd of the tail segment, opened on first append
         self._head_fd: tuple[int, int] | None = None  # (segment, fd) read by peek
         self._logged_at = -LOG_INTERVAL_S
+        self._lock = threading.Lock()
         directory.mkdir(parents=True, exist_ok=True)
         self._recover()
 
@@ -296,6 +302,10 @@ class OutageBuffer:
         Returns False when the record does not fit and the policy is ``block`` (or when it
         could not fit even in an empty buffer); the caller keeps the batch.
         """
+        with self._lock:
+            return self._append(body, count)
+
+    def _append(self, body: bytes, count: int) -> bool:
         size = _FRAME.size + len(body)
         if self.bytes + size > self.max_bytes:
             self.full_events += 1
@@ -356,6 +366,10 @@ class OutageBuffer:
 
     def peek(self) -> tuple[int, bytes, int] | None:
         """Return (record id, body, messages) of the oldest record, or None when empty."""
+        with self._lock:
+            return self._peek()
+
+    def _peek(self) -> tuple[int, bytes, int] | None:
         if not self._entries:
             return None
         entry = self._entries[0]
@@ -371,8 +385,9 @@ class OutageBuffer:
 
         (A ``drop_oldest`` append may have removed it meanwhile; then nothing happens.)
         """
-        if self._entries and self._entries[0].record_id == record_id:
-            self._remove_head()
+        with self._lock:
+            if self._entries and self._entries[0].record_id == record_id:
+                self._remove_head()
 
     def _remove_head(self) -> int:
         entry = self._entries.popleft()
@@ -405,5 +420,6 @@ class OutageBuffer:
 
     def close(self) -> None:
         """Close the open files (the records stay on disk for the next run)."""
-        self._close_tail()
-        self._close_head()
+        with self._lock:
+            self._close_tail()
+            self._close_head()

@@ -144,7 +144,8 @@ class CollectorConfig:
         metrics_port: its TCP port; 0 (default) runs no server.
         stats_interval_s: how often the counters are written through the sink as the
             ``collector`` measurement; 0 turns that off.
-        buffer_dir: directory of the on-disk outage buffer.
+        buffer_dir: directory of the on-disk outage buffers; each client id has its own
+            subdirectory (:attr:`buffer_path`).
         buffer_max_bytes: bound of the outage buffer; 0 turns it off (a failing sink then
             blocks, as the ``block`` policy does when the buffer is full).
         buffer_overflow: what a full buffer does: ``block`` (stop acknowledging; the broker
@@ -185,6 +186,16 @@ class CollectorConfig:
     buffer_max_bytes: int = DEFAULT_BUFFER_BYTES
     buffer_overflow: Literal["block", "drop_oldest"] = "block"
     drain_timeout_s: float = 10.0
+
+    @property
+    def buffer_path(self) -> Path:
+        """This collector's outage buffer: ``buffer_dir`` / the client id (made file-safe).
+
+        The buffer belongs to the MQTT session: what is in it was acknowledged under that
+        client id. Collectors with different ids on one host (a load test, a shared
+        subscription group) therefore never drain each other's batches.
+        """
+        return self.buffer_dir / (re.sub(r"[^A-Za-z0-9._-]", "_", self.client_id) or "_")
 
     @property
     def sink(self) -> Literal["influx", "embedded"]:

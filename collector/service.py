@@ -563,7 +563,7 @@ class Collector:
         config = self.config
         if config.buffer_max_bytes:
             self._buffer = await asyncio.to_thread(
-                OutageBuffer, config.buffer_dir, config.buffer_max_bytes,
+                OutageBuffer, config.buffer_path, config.buffer_max_bytes,
                 OverflowPolicy(config.buffer_overflow))
         try:
             if not config.metrics_port:
@@ -580,7 +580,8 @@ class Collector:
                 await server.close()
         finally:
             if self._buffer is not None:
-                self._buffer.close()
+                # In a thread: it waits for an append still running in one (after a deadline).
+                await asyncio.to_thread(self._buffer.close)
 
     async def _pipeline(self, stop: asyncio.Event | None) -> None:
         stop = stop if stop is not None else asyncio.Event()

@@ -240,7 +240,7 @@ async def test_outage_buffers_acks_then_drains_oldest_first(tmp_path: Path) -> N
     stats = collector.stats()
     assert stats.drained == stats.buffered >= 30  # later ones too, if the probe was not due
     assert (stats.written, stats.acked, stats.sink_reachable) == (40, 40, True)
-    assert not list((tmp_path / "buffer").glob("*.seg"))
+    assert not list(collector.config.buffer_path.glob("*.seg"))
 
 
 async def test_full_buffer_under_block_stops_acking_and_loses_nothing(tmp_path: Path) -> None:
@@ -336,7 +336,7 @@ async def test_drain_deadline_puts_a_stuck_batch_in_the_buffer(tmp_path: Path) -
     stats = collector.stats()
     assert stats.buffered == 15
     assert stats.queue_depth == 0
-    assert OutageBuffer(tmp_path / "buffer", MIN_BUFFER_BYTES).messages == 15
+    assert OutageBuffer(config.buffer_path, MIN_BUFFER_BYTES).messages == 15
 
 
 async def test_counters_are_written_as_a_collector_measurement(tmp_path: Path) -> None:
@@ -386,7 +386,7 @@ async def test_database_down_at_start_is_reported_before_any_message(tmp_path: P
 
 def _preload(tmp_path: Path, items: list[tuple[str, bytes]]) -> None:
     """Leave one buffered batch on disk, as a previous run would."""
-    buffer = OutageBuffer(tmp_path / "buffer", MIN_BUFFER_BYTES)
+    buffer = OutageBuffer(_buffered_config(tmp_path).buffer_path, MIN_BUFFER_BYTES)
     buffer.append(encode_record(items, [LETTER]), len(items))
     buffer.close()
 
@@ -432,13 +432,13 @@ async def test_a_fatal_error_while_draining_stops_the_collector(tmp_path: Path) 
     collector = Collector(_buffered_config(tmp_path), sink=sink, source=source)
     with pytest.raises(FatalSinkError):
         await collector.run(asyncio.Event())
-    assert OutageBuffer(tmp_path / "buffer", MIN_BUFFER_BYTES).messages == 1
+    assert OutageBuffer(_buffered_config(tmp_path).buffer_path, MIN_BUFFER_BYTES).messages == 1
 
 
 async def test_an_unparsable_record_is_dropped_counted_and_logged(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A CRC-valid record that does not parse is dropped with an error, never silently."""
-    buffer = OutageBuffer(tmp_path / "buffer", MIN_BUFFER_BYTES)
+    buffer = OutageBuffer(_buffered_config(tmp_path).buffer_path, MIN_BUFFER_BYTES)
     buffer.append(b"\x05\x00\x00\x00\x00\x00\x00\x00", 5)
     buffer.close()
     source = FakeSource()
@@ -464,7 +464,7 @@ async def test_an_unwritable_buffer_falls_back_to_holding_unacked(tmp_path: Path
     def broken(body: bytes, count: int) -> bool:
         raise OSError(28, "No space left on device")
 
-    collector._buffer.append = broken  # type: ignore[method-assign]
+    collector._buffer._append = broken  # type: ignore[method-assign]
     for seq in range(10):
         source.feed(*telemetry("mtr-001", seq))
     await wait_until(lambda: sink.attempts >= 2)

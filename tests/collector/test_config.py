@@ -104,6 +104,9 @@ def test_buffer_settings_from_toml_with_sizes(tmp_path: Path) -> None:
     assert (config.buffer_max_bytes, config.buffer_overflow) == (512 << 20, "drop_oldest")
     assert (config.drain_timeout_s, config.stats_interval_s) == (3.0, 0.0)
     assert config.buffer_dir == tmp_path / "buf"
+    assert config.buffer_path == tmp_path / "buf" / "smartpark-collector"
+    odd = load_config(path, env={}, overrides={"client_id": "a/b c"})
+    assert odd.buffer_path.name == "a_b_c"
     assert load_config(env={}, overrides={"buffer_max_bytes": "2GB",
                                           "dead_letter_path": tmp_path / "d",
                                           "db_path": tmp_path / "x"}).buffer_max_bytes == 2 * 10**9
