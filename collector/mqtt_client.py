@@ -20,6 +20,7 @@ tests run the collector through this class against a real broker.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -64,6 +65,25 @@ class BufferedClient(mqtt.Client):
             return
         blob = b"".join([_PUBACK_HEAD + mid.to_bytes(2, "big") for mid in mids])
         self._packet_queue(PUBACK, blob, 0, 1)
+
+    def note_alive_if_readable(self) -> None:
+        """Count unread bytes on the socket as a sign of life for the keep-alive check.
+
+        A paused reader leaves the broker's packets (PINGRESP included) in the socket, so
+        paho would see silence and drop a healthy connection; peeking without consuming
+        tells whether the broker is still sending.
+        """
+        sock = self._sock
+        if not isinstance(sock, socket.socket):
+            return
+        try:
+            data = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except OSError:
+            return  # nothing waiting (or an error the next read reports)
+        if data:
+            with self._msgtime_mutex:
+                self._last_bytes_received = mqtt.time_func()
+            self._ping_t = 0
 
     def reset_buffers(self) -> None:
         """Forget buffered bytes (a new socket was opened)."""

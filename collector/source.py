@@ -67,6 +67,11 @@ class Source(Protocol):
         """Send pending acknowledgements and disconnect."""
 
 
+def reconnect_delay(attempt: int) -> float:
+    """Seconds before reconnect *attempt* (0-based): 0.2 s doubling to 30 s, jittered -50 %."""
+    return min(30.0, 0.2 * 2.0 ** min(attempt, 16)) * random.uniform(0.5, 1.0)
+
+
 class MqttConnectError(ConnectionError):
     """The broker could not be reached or refused the connection or subscription."""
 
@@ -90,6 +95,9 @@ class MqttSource:
         self._ready: asyncio.Future[None] | None = None
         self._misc_task: asyncio.Task[None] | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
+        self._started = False
+        self._reading = asyncio.Event()  # set while not paused; reconnects wait for it
+        self._reading.set()
         self._sock: Any = None
         self.session_present = False
         self.reconnects = 0
@@ -140,6 +148,8 @@ class MqttSource:
         self._handler = handler
         self._loop = asyncio.get_running_loop()
         await self._connect(wait_s)
+        # From here on a lost connection is re-established, never given up on.
+        self._started = True
         self._misc_task = asyncio.create_task(self._misc_loop(), name="mqtt-misc")
 
     async def _connect(self, wait_s: float) -> None:
@@ -168,6 +178,11 @@ class MqttSource:
             msg = (f"the MQTT broker at {config.mqtt_host}:{config.mqtt_port} did not accept "
                    f"the connection and subscription within {wait_s:g} s")
             raise MqttConnectError(msg) from None
+        except MqttConnectError:
+            # Refused connection or subscription: drop the half-open session, so that a
+            # reconnect starts over instead of staying "connected" without a subscription.
+            self._client.disconnect()
+            raise
 
     async def close(self) -> None:
         """Flush pending PUBACKs, disconnect and stop the background tasks."""
@@ -199,6 +214,7 @@ class MqttSource:
         """Stop reading from the socket; the broker then holds further messages."""
         if not self._paused:
             self._paused = True
+            self._reading.clear()
             if self._sock is not None and self._loop is not None:
                 self._loop.remove_reader(self._sock)
 
@@ -206,6 +222,7 @@ class MqttSource:
         """Start reading from the socket again."""
         if self._paused:
             self._paused = False
+            self._reading.set()
             if self._sock is not None and self._loop is not None:
                 self._loop.add_reader(self._sock, self._on_readable)
                 if self._client.buffered:
@@ -293,20 +310,27 @@ class MqttSource:
                        reason_code: Any, properties: Any) -> None:
         was_connected = self._connected
         self._connected = False
-        if self._closing or self._loop is None:
-            return
+        if self._closing or self._loop is None or not self._started:
+            return  # closing, or start() itself reports the failure
         if was_connected:
             _log.warning("lost the MQTT connection (%s); reconnecting", reason_code)
         if self._reconnect_task is None or self._reconnect_task.done():
             self._reconnect_task = self._loop.create_task(self._reconnect_loop())
 
     async def _reconnect_loop(self) -> None:
+        """Reconnect (and resubscribe, in ``_on_connect``) with capped, jittered back-off.
+
+        Runs after every lost connection until connected again or closing; it never gives
+        up. While paused it waits: the SUBACK could not be read, and no message could be
+        taken anyway; the broker keeps them in the session.
+        """
         attempt = 0
         while not self._closing and not self._connected:
-            delay = min(30.0, 0.2 * 2 ** attempt) * random.uniform(0.5, 1.0)
+            delay = reconnect_delay(attempt)
             attempt += 1
             _log.info("reconnecting to the MQTT broker in %.2f s", delay)
             await asyncio.sleep(delay)
+            await self._reading.wait()
             try:
                 await self._connect(wait_s=10.0)
             except MqttConnectError as exc:
@@ -317,6 +341,10 @@ class MqttSource:
     async def _misc_loop(self) -> None:
         while True:
             await asyncio.sleep(1.0)
+            if self._paused and self._sock is not None:
+                # Unread bytes prove the broker alive; without this, paho would drop a
+                # connection paused for more than a keep-alive (its PINGRESP is unread).
+                self._client.note_alive_if_readable()
             self._client.loop_misc()
 
     def _on_socket_open(self, client: mqtt.Client, userdata: object, sock: Any) -> None:

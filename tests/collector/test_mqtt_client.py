@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -105,3 +107,41 @@ def test_fast_path_for_mqtt_311_and_stopping_early() -> None:
     assert [m[2] for m in recorder.got] == [1, 2, 3, 4]
     client._in_packet["command"] = 0x30  # paho mid-packet: the fast path keeps out
     assert client.read_publishes(recorder, 100) == 0
+
+
+def _connected_client() -> tuple[BufferedClient, socket.socket]:
+    """A client whose socket is one end of a socketpair; returns (client, the other end)."""
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    client = BufferedClient(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+    client._sock = ours  # what paho sets on connect
+    return client, theirs
+
+
+def test_unread_bytes_count_as_a_sign_of_life() -> None:
+    """A paused reader with bytes waiting refreshes paho's keep-alive clock without reading."""
+    client, peer = _connected_client()
+    client._last_bytes_received = 0.0
+    client._ping_t = 5.0
+    peer.send(b"\xd0\x00")  # a PINGRESP
+    client.note_alive_if_readable()
+    assert client._last_bytes_received > 0.0
+    assert client._ping_t == 0
+    assert client._sock.recv(2) == b"\xd0\x00"  # type: ignore[union-attr]  # not consumed
+    peer.close()
+    client._sock.close()  # type: ignore[union-attr]
+
+
+def test_silence_is_not_a_sign_of_life() -> None:
+    """With nothing waiting (or no socket) the keep-alive clock is left alone."""
+    client, peer = _connected_client()
+    client._last_bytes_received = 0.0
+    client.note_alive_if_readable()
+    assert client._last_bytes_received == 0.0
+    peer.close()
+    client.note_alive_if_readable()  # end of stream: left to the next read to report
+    assert client._last_bytes_received == 0.0
+    client._sock.close()  # type: ignore[union-attr]
+    client._sock = None
+    client.note_alive_if_readable()
+    assert client._last_bytes_received == 0.0
