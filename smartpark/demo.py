@@ -31,13 +31,14 @@ from collector.sinks.embedded import EmbeddedSink
 from collector.store import EmbeddedStore
 from parkwire import ASSET_TYPES, to_epoch_ms
 from simulator.clock import Mode
+from simulator.engine import Engine
 from simulator.mqtt.client import ConnectOptions
 from simulator.publisher import PublisherSettings
 from simulator.runner import Progress, PublishStats, SimulationConfig, run_simulation
 from simulator.scenario import load_scenario
 from smartpark.broker import EmbeddedBroker, choose_broker
 from smartpark.demo_cli import DEFAULT_DB, parse_broker
-from smartpark.liveview import Snapshot, TenantReading, render
+from smartpark.liveview import Glance, Snapshot, TenantReading, render
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,12 +168,14 @@ class StoreView:
         online: devices whose latest status is online.
         load_kw: the substation's latest active power [kW].
         tenants: the most loaded tenants' latest readings.
+        glance: the other domains' latest values.
     """
 
     stored: int = 0
     online: int = 0
     load_kw: float | None = None
     tenants: tuple[TenantReading, ...] = ()
+    glance: Glance = field(default_factory=Glance)
 
 
 def read_store_view(store: EmbeddedStore, substation: str | None) -> StoreView:
@@ -184,7 +187,8 @@ def read_store_view(store: EmbeddedStore, substation: str | None) -> StoreView:
                      if row.get("state") == "online" and row.get("asset_type") != "gateway")
     if "energy_meter" not in tables:
         return StoreView(online=online)
-    stored = int(store.query("SELECT count(*) FROM energy_meter")[0][0])
+    stored = sum(int(store.query(f'SELECT count(*) FROM "{name}"')[0][0])  # noqa: S608
+                 for name in _STORED_TABLES if name in tables)
     latest = store.latest("energy_meter")
     load = None
     if substation is not None and substation in latest:
@@ -195,8 +199,60 @@ def read_store_view(store: EmbeddedStore, substation: str | None) -> StoreView:
         TenantReading(row["device_id"], float(row["p_kw"] or 0.0), float(row["pf"] or 0.0),
                       float(row["v_ln_a"] or 0.0), float(row["kwh_imp"] or 0.0))
         for row in tenants)
-    return StoreView(stored=stored, online=online, load_kw=load, tenants=readings)
+    return StoreView(stored=stored, online=online, load_kw=load, tenants=readings,
+                     glance=read_glance(store, set(tables)))
 
+
+#: One query per table: an aggregate over the rows of its newest timestamp.
+_GLANCE_SQL = {
+    "pv_inverter": 'SELECT sum("W") FROM pv_inverter WHERE ts = (SELECT max(ts) FROM pv_inverter)',
+    "wwtp": "SELECT max(q_in_m3h) FROM wwtp WHERE ts = (SELECT max(ts) FROM wwtp)",
+    "monitoring_station": "SELECT max(cod_mgl), max(nh4_n_mgl), bool_and(cod_ok AND nh4_n_ok "
+                          "AND tss_ok AND ph_ok AND temp_ok) FROM monitoring_station "
+                          "WHERE ts = (SELECT max(ts) FROM monitoring_station)",
+    "gate_traffic": "SELECT sum(people_in), sum(people_out) FROM gate_traffic "
+                    "WHERE ts = (SELECT max(ts) FROM gate_traffic)",
+    "cctv_health": "SELECT count(*) FILTER (WHERE online), count(*) FROM cctv_health "
+                   "WHERE ts = (SELECT max(ts) FROM cctv_health)",
+    "pids_zone": "SELECT count(*) FILTER (WHERE alarm) FROM pids_zone "
+                 "WHERE ts = (SELECT max(ts) FROM pids_zone)",
+    "fire_panel": "SELECT count(*) FILTER (WHERE state <> 0), count(*) FILTER (WHERE state = 6) "
+                  "FROM fire_panel WHERE ts = (SELECT max(ts) FROM fire_panel)",
+}
+
+
+def read_glance(store: EmbeddedStore, tables: set[str]) -> Glance:
+    """Read the other domains' latest values (each table's newest timestamp)."""
+    row: dict[str, tuple[Any, ...]] = {}
+    for table, sql in _GLANCE_SQL.items():
+        if table in tables:
+            result = store.query(sql)
+            if result and result[0][0] is not None:
+                row[table] = tuple(result[0])
+
+    def num(table: str, index: int) -> float | None:
+        values = row.get(table)
+        return None if values is None or values[index] is None else float(values[index])
+
+    def count(table: str, index: int) -> int | None:
+        value = num(table, index)
+        return None if value is None else int(value)
+
+    station = row.get("monitoring_station")
+    return Glance(
+        pv_kw=None if num("pv_inverter", 0) is None else (num("pv_inverter", 0) or 0.0) / 1000,
+        plant_inflow_m3h=num("wwtp", 0), effluent_cod_mgl=num("monitoring_station", 0),
+        effluent_nh4_mgl=num("monitoring_station", 1),
+        effluent_ok=None if station is None else bool(station[2]),
+        people_in=count("gate_traffic", 0), people_out=count("gate_traffic", 1),
+        cameras_online=count("cctv_health", 0), cameras=count("cctv_health", 1),
+        pids_alarms=count("pids_zone", 0), fire_not_normal=count("fire_panel", 0),
+        fire_alarms=count("fire_panel", 1))
+
+
+#: Tables whose rows are published messages: every telemetry measurement, and events.
+_STORED_TABLES = (*sorted({a.measurement for a in ASSET_TYPES.values() if a.quantities}),
+                  EVENT_MEASUREMENT)
 
 # Events are counted once per (device, seq): a redelivered event is a duplicate, not data.
 # (The table is collector.mapping.EVENT_MEASUREMENT, "event"; a test checks the name.)
@@ -242,6 +298,7 @@ async def run_demo(options: DemoOptions, console: Console,
     start = options.start or default_start(zone)
     _reset_store(options.db)
     substation = f"mtr-{scenario.energy.substation.id}"
+    device_total = len(scenario_devices(scenario, to_epoch_ms(start)))
     wall0 = time.monotonic()
     with _broker(options) as (host, port, broker_text, protocol):
         config = CollectorConfig(
@@ -270,7 +327,7 @@ async def run_demo(options: DemoOptions, console: Console,
             snapshot = _snapshotter(
                 collector, sink.store, progress, substation=substation, zone=zone,
                 speed=options.speed, broker=broker_text,
-                devices=len(scenario_devices(scenario)), wall0=wall0)
+                devices=device_total, wall0=wall0)
             await _watch(sim_task, snapshot, console, live=options.live)
             sim_stats: PublishStats = sim_task.result()
             summary = await _drain(collector, sink.store, sim_stats, options.drain_timeout_s)
@@ -287,13 +344,9 @@ async def run_demo(options: DemoOptions, console: Console,
     return summary
 
 
-def scenario_devices(scenario: Any) -> list[str]:
-    """Return the telemetry device ids a scenario implies (tenants, feeders, substation)."""
-    energy = scenario.energy
-    ids = [f"mtr-{t.id}" for t in scenario.tenants]
-    ids += [f"mtr-{f.id}" for f in energy.feeders]
-    ids.append(f"mtr-{energy.substation.id}")
-    return ids
+def scenario_devices(scenario: Any, start_ms: int) -> list[str]:
+    """Return the device ids a run of *scenario* publishes (every domain), from the engine."""
+    return [d.device_id for d in Engine(scenario, 0, start_ms).devices]
 
 
 async def _wait_connected(collector: Collector, task: asyncio.Task[None]) -> None:
@@ -334,7 +387,7 @@ def _snapshotter(collector: Collector, store: EmbeddedStore, progress: list[Prog
             store_rate=rates.rate("stored", view.stored, now), devices_online=view.online,
             devices_total=devices, park_load_kw=view.load_kw, tenants=view.tenants,
             lag_s=last.lag_s if last else 0.0,
-            day_note=day_note(moment) if moment else "")
+            day_note=day_note(moment) if moment else "", glance=view.glance)
 
     return snapshot
 

@@ -34,6 +34,39 @@ class TenantReading:
 
 
 @dataclass(frozen=True, slots=True)
+class Glance:
+    """The other domains at a glance: the latest stored values, None where nothing is stored.
+
+    Attributes:
+        pv_kw: rooftop PV output of the whole fleet [kW].
+        plant_inflow_m3h: the wastewater plant's inflow [m³/h].
+        effluent_cod_mgl: COD at the outfall station [mg/L].
+        effluent_nh4_mgl: NH4-N at the outfall station [mg/L].
+        effluent_ok: every outfall parameter within its limit.
+        people_in: people entering in the latest minute, all gates.
+        people_out: people leaving in the latest minute, all gates.
+        cameras_online: cameras online.
+        cameras: cameras reporting.
+        pids_alarms: perimeter zones in alarm.
+        fire_not_normal: fire-alarm panels not in their normal state.
+        fire_alarms: panels in fire alarm.
+    """
+
+    pv_kw: float | None = None
+    plant_inflow_m3h: float | None = None
+    effluent_cod_mgl: float | None = None
+    effluent_nh4_mgl: float | None = None
+    effluent_ok: bool | None = None
+    people_in: int | None = None
+    people_out: int | None = None
+    cameras_online: int | None = None
+    cameras: int | None = None
+    pids_alarms: int | None = None
+    fire_not_normal: int | None = None
+    fire_alarms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything the live view shows at one instant.
 
@@ -53,6 +86,7 @@ class Snapshot:
         tenants: latest readings of the most loaded tenants.
         lag_s: how far the simulator is behind its schedule [s].
         day_note: what is special about the simulated day (a public holiday), or "".
+        glance: solar, water, security and fire at a glance.
     """
 
     sim_time: str
@@ -70,6 +104,7 @@ class Snapshot:
     tenants: tuple[TenantReading, ...] = field(default_factory=tuple)
     lag_s: float = 0.0
     day_note: str = ""
+    glance: Glance = field(default_factory=Glance)
 
     @property
     def in_flight(self) -> int:
@@ -108,6 +143,47 @@ def _tenants(snap: Snapshot) -> Table:
     return table
 
 
+def _glance(glance: Glance) -> Table | None:
+    rows: list[tuple[str, Text, str]] = []
+    if glance.pv_kw is not None:
+        rows.append(("rooftop PV", Text(f"{glance.pv_kw / 1000:,.2f} MW"),
+                     "behind tenants' meters"))
+    if glance.plant_inflow_m3h is not None:
+        rows.append(("wastewater inflow", Text(f"{glance.plant_inflow_m3h:,.0f} m³/h"),
+                     "central plant"))
+    if glance.effluent_ok is not None:
+        verdict = "within limits" if glance.effluent_ok else "LIMIT EXCEEDED"
+        rows.append(("outfall", Text(f"COD {glance.effluent_cod_mgl or 0:.0f}, NH4-N "
+                                     f"{glance.effluent_nh4_mgl or 0:.1f} mg/L",
+                                     style="" if glance.effluent_ok else "bold red"),
+                     verdict))
+    if glance.people_in is not None:
+        rows.append(("gates", Text(f"{glance.people_in:,} in, {glance.people_out or 0:,} out"),
+                     "people in the last minute"))
+    if glance.cameras is not None:
+        down = glance.cameras - (glance.cameras_online or 0)
+        rows.append(("cameras", Text(f"{glance.cameras_online or 0:,} / {glance.cameras:,}",
+                                     style="yellow" if down else ""), "online"))
+    if glance.pids_alarms is not None:
+        rows.append(("perimeter", Text(f"{glance.pids_alarms} zones in alarm",
+                                       style="red" if glance.pids_alarms else ""), "PIDS"))
+    if glance.fire_not_normal is not None:
+        style = "bold red" if glance.fire_alarms else ("yellow" if glance.fire_not_normal else "")
+        rows.append(("fire panels", Text(f"{glance.fire_alarms or 0} in alarm, "
+                                         f"{glance.fire_not_normal} not normal", style=style),
+                     ""))
+    if not rows:
+        return None
+    table = Table(title="The park at a glance (latest stored)", title_justify="left",
+                  expand=True, show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_column(style="dim")
+    for name, value, note in rows:
+        table.add_row(name, value, note)
+    return table
+
+
 def render(snap: Snapshot) -> RenderableType:
     """Return the live view for *snap*."""
     header = Text.assemble(
@@ -122,6 +198,9 @@ def render(snap: Snapshot) -> RenderableType:
     parts.append(_counters(snap))
     if snap.lag_s > 1.0:
         parts.append(Text(f"simulator is {snap.lag_s:.1f} s behind schedule", style="yellow"))
+    glance = _glance(snap.glance)
+    if glance is not None:
+        parts.append(glance)
     if snap.tenants:
         parts.append(_tenants(snap))
     return Panel(Group(*parts), title="operation centre", border_style="cyan")

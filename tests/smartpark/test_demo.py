@@ -15,7 +15,14 @@ from collector.mapping import EVENT_MEASUREMENT
 from collector.store import EmbeddedStore
 from parkwire import ASSET_TYPES, Channel, Domain, Event, Message, Telemetry, Topic
 from smartpark import demo_cli
-from smartpark.demo import DemoOptions, day_note, default_start, reconcile, run_demo
+from smartpark.demo import (
+    DemoOptions,
+    day_note,
+    default_start,
+    read_glance,
+    reconcile,
+    run_demo,
+)
 from smartpark.demo_cli import parse_broker
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -39,9 +46,17 @@ async def test_demo_loses_nothing(tmp_path: Path, broker: str) -> None:
     assert summary.invalid == 0
     assert summary.stored == summary.published
     assert summary.per_device_missing == {}
+    counts: dict[str, tuple[int, int, int, int]] = {}
     with EmbeddedStore(options.db, read_only=True) as store:
-        counts = store.count_by_device("energy_meter")
+        for table in {a.measurement for a in ASSET_TYPES.values() if a.quantities}:
+            if table in store.tables():
+                counts.update(store.count_by_device(table))
+        glance = read_glance(store, set(store.tables()))
     assert len(counts) == summary.devices
+    assert {"mtr-t001", "mtr-wwtp", "inv-t002-01", "wwtp-station"} <= set(counts)
+    assert glance.cameras == 40  # minipark's cameras, all reporting
+    assert glance.effluent_ok is not None
+    assert glance.pv_kw is not None
     for count, low, high, distinct in counts.values():
         assert low == 0
         assert count == distinct == high + 1

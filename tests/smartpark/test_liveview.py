@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from smartpark.liveview import Snapshot, TenantReading, render
+from smartpark.liveview import Glance, Snapshot, TenantReading, render
 
 
 def _text(snap: Snapshot) -> str:
@@ -63,3 +63,19 @@ def test_view_names_a_public_holiday() -> None:
     assert "Vietnam Cultural Day" in _text(_snapshot(day_note="public holiday in Vietnam: "
                                                               "Vietnam Cultural Day"))
     assert "holiday" not in _text(_snapshot())
+
+
+def test_view_shows_the_other_domains_at_a_glance() -> None:
+    """PV, plant, outfall, gates, cameras, perimeter and fire appear once something is stored."""
+    glance = Glance(pv_kw=3456.0, plant_inflow_m3h=512.0, effluent_cod_mgl=33.0,
+                    effluent_nh4_mgl=1.2, effluent_ok=True, people_in=217, people_out=4,
+                    cameras_online=398, cameras=400, pids_alarms=1, fire_not_normal=2,
+                    fire_alarms=0)
+    text = _text(_snapshot(glance=glance))
+    for expected in ("3.46 MW", "512 m³/h", "COD 33, NH4-N 1.2 mg/L", "within limits",
+                     "217 in, 4 out", "398 / 400", "1 zones in alarm", "0 in alarm, 2 not normal"):
+        assert expected in text
+    breach = _text(_snapshot(glance=Glance(effluent_cod_mgl=91.0, effluent_nh4_mgl=1.0,
+                                           effluent_ok=False)))
+    assert "LIMIT EXCEEDED" in breach
+    assert "at a glance" not in _text(_snapshot())
