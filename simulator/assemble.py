@@ -96,8 +96,12 @@ class Assembler:
 
     def events(self, records: tuple[EventRecord, ...], t0_ms: int,
                interval_ms: int) -> list[EventLine]:
-        """Number and encode *records* (time-ordered) as window event lines."""
-        out: list[EventLine] = []
+        """Number and encode *records* (time-ordered) as window event lines, by report step.
+
+        Raises:
+            ValueError: an event would be reported outside the window.
+        """
+        out: list[tuple[int, EventLine]] = []
         for record in records:
             seq = self._event_seq.get(record.device_id, 0)
             self._event_seq[record.device_id] = seq + 1
@@ -109,5 +113,13 @@ class Assembler:
             # can be the busiest part of a window: every badge read at a shift change).
             payload = _EVENT % (SCHEMA_VERSION, format_ts(record.ts_ms).encode(), seq,
                                 orjson.dumps(record.event), orjson.dumps(record.data))
-            out.append(EventLine((record.ts_ms - t0_ms) // interval_ms, topic, payload))
-        return out
+            reported = record.ts_ms if record.report_ms is None else record.report_ms
+            row = (reported - t0_ms) // interval_ms
+            if row < 0:
+                msg = (f"{record.event} of {record.device_id} is reported at {reported}, "
+                       f"before the window starts ({t0_ms})")
+                raise ValueError(msg)
+            out.append((row, EventLine(row, topic, payload)))
+        # Stable: within a step, events keep their time order.
+        out.sort(key=lambda item: item[0])
+        return [line for _, line in out]

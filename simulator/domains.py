@@ -38,6 +38,7 @@ from simulator.models.solar import SolarModel
 from simulator.models.solar_fleet import MetStationSpec, RoofSpec, SolarSpec, default_fleet
 from simulator.models.weather import Weather, WeatherModel, WeatherSpec
 from simulator.models.wwtp import WwtpModel, WwtpSpec
+from simulator.rng import Stream, device_rng
 from simulator.scenario import SHIFT_PATTERNS, Scenario
 from simulator.scenario.scale import block_id
 
@@ -365,6 +366,9 @@ class SecurityPart:
         self.model = SecurityModel(security_spec(scenario), seed, start_ms)
         self.devices: tuple[DeviceSpec, ...] = self.model.devices
         self.interval_s = self.model.spec.gates.interval_s
+        # The models report what happened during (t - 60 s, t] at t; each occurrence gets its
+        # own instant inside that minute (one stream, drawn in event order).
+        self._when = device_rng(seed, f"security-events.{scenario.park.id}", Stream.EVENT)
         feeders = [f.id for f in scenario.energy.feeders]
         common = scenario.common.feeders[0] if scenario.common else feeders[0]
         self._feeder = feeders.index(common)
@@ -379,7 +383,28 @@ class SecurityPart:
             wind_ms=None if weather is None else weather.wind_ms[rows],
             air_temp_c=None if weather is None else weather.t_air_c[rows],
             grid_ok=ctx.supply_ok[rows][:, self._feeder])
-        return PartResult(out)
+        return PartResult(dataclasses.replace(out, events=self._spread(out.events)))
+
+    def _spread(self, events: tuple[EventRecord, ...]) -> tuple[EventRecord, ...]:
+        """Give each event an instant in the interval its step covers; report it at the step."""
+        if not events:
+            return events
+        back = (self._when.random(len(events)) * self.interval_s * 1000).astype(np.int64)
+        offsets = back.tolist()
+        # A device's events of one step keep their order (a fault before its clearing): the
+        # group's offsets are handed out largest (earliest) first.
+        groups: dict[tuple[int, str], list[int]] = {}
+        for index, event in enumerate(events):
+            groups.setdefault((event.ts_ms, event.device_id), []).append(index)
+        for members in groups.values():
+            if len(members) > 1:
+                for index, offset in zip(members, sorted((offsets[i] for i in members),
+                                                         reverse=True), strict=True):
+                    offsets[index] = offset
+        spread = [dataclasses.replace(e, ts_ms=e.ts_ms - b, report_ms=e.ts_ms)
+                  for e, b in zip(events, offsets, strict=True)]
+        spread.sort(key=lambda e: (e.ts_ms, e.device_id))
+        return tuple(spread)
 
 
 def weather_model(scenario: Scenario, seed: int, start_ms: int) -> WeatherModel:

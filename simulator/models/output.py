@@ -59,17 +59,21 @@ class EventRecord:
     """One discrete occurrence for the event channel.
 
     Attributes:
-        ts_ms: when it happened [ms since epoch, UTC]; anywhere inside the stepped window.
+        ts_ms: when it happened [ms since epoch, UTC].
         device_id: the device that reports it.
         event: short snake_case event type (``badge_granted``, ``fire_alarm``).
         data: details as scalars. Personal identifiers (badge ids, plates) belong here, as
             values, never in tags.
+        report_ms: when the system reports it, an instant of the stepped window (its
+            message goes out with that step); ``None`` means at ``ts_ms``, which must then
+            lie inside the window.
     """
 
     ts_ms: int
     device_id: str
     event: str
     data: dict[str, EventValue] = field(default_factory=dict)
+    report_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

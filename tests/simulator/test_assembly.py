@@ -131,3 +131,16 @@ def test_assembler_rejects_instants_off_the_grid_and_missing_fields() -> None:
                         STEP)
     with pytest.raises(KeyError, match="no starts, running"):
         round_block("pump", {"p_kw": np.zeros((1, 1))})
+
+
+@pytest.mark.usefixtures("pump_registry")
+def test_events_file_by_their_report_instant() -> None:
+    """An event reported later goes out with the later step; one reported early is refused."""
+    assembler = Assembler("p", "s", (DeviceSpec("pu-1", "pump"),))
+    records = (EventRecord(T0 + 1_000, "pu-1", "trip", report_ms=T0 + 20_000),
+               EventRecord(T0 + 5_000, "pu-1", "reset"))
+    lines = assembler.events(records, T0, STEP)
+    assert [(line.row, orjson.loads(line.payload)["event"]) for line in lines] == [
+        (0, "reset"), (2, "trip")]
+    with pytest.raises(ValueError, match="before the window starts"):
+        assembler.events((EventRecord(T0, "pu-1", "trip", report_ms=T0 - 1),), T0, STEP)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import orjson
 import pytest
 
+from parkwire import to_epoch_ms
 from simulator.calendar import local_time
 from simulator.engine import Engine, Outage, Window
 from simulator.scenario import Scenario, load_scenario
@@ -126,3 +129,27 @@ def test_the_whole_park_is_independent_of_window_size() -> None:
     engine = Engine(park, 2, start)
     pieces = b"".join(engine.generate(n).to_jsonl() for n in (1, 7, 60, 3, 294))
     assert pieces == whole
+
+
+def test_security_events_carry_their_own_instant_and_go_out_with_their_step() -> None:
+    """Badge reads happen all through each minute, are sent at the minute's step, in order."""
+    park = load_scenario("refpark")
+    start = MONDAY_MS + 7 * HOUR_MS
+    window = Engine(park, 4, start).generate(360)
+    messages = window.messages()
+    bounds = window.step_bounds()
+    seconds: set[int] = set()
+    last_seq: dict[str, int] = {}
+    for step in range(len(window.t_ms)):
+        step_ms = int(window.t_ms[step])
+        for topic, payload in messages[bounds[step]:bounds[step + 1]]:
+            if not topic.endswith("/event") or "/security/" not in topic:
+                continue
+            body = orjson.loads(payload)
+            ts = to_epoch_ms(datetime.fromisoformat(body["ts"]))
+            assert step_ms - 60_000 < ts <= step_ms
+            assert step_ms % 60_000 == 0
+            seconds.add(ts // 1000 % 60)
+            assert body["seq"] == last_seq.get(topic, -1) + 1
+            last_seq[topic] = body["seq"]
+    assert len(seconds) > 50  # spread over the minute, not stamped on it
