@@ -234,7 +234,10 @@ async def _status_line(collector: Collector, out: TextIO) -> None:
         last_time, last_written = now, stats.written
         out.write(f"\rreceived {stats.received:>10,}  written {stats.written:>10,}  "
                   f"invalid {stats.invalid:>6,}  {rate:>9,.0f} msg/s  "
-                  f"{'connected' if stats.connected else 'DISCONNECTED'}  ")
+                  f"{'connected' if stats.connected else 'DISCONNECTED'}"
+                  f"{'  DATABASE DOWN' if stats.sink_reachable is False else ''}"
+                  f"{f'  buffered {stats.buffer_messages:,}' if stats.buffer_messages else ''}"
+                  "  ")
         out.flush()
 
 

@@ -169,6 +169,7 @@ class Collector:
         self._logged_at = -RETRY_LOG_INTERVAL_S
         self._stopping = False
         self._stats_at = 0.0
+        self._stats_refused = False  # logged once
 
     @property
     def sink(self) -> Sink:
@@ -525,6 +526,11 @@ class Collector:
         fields = stats_fields(self.stats(), now_ms)
         try:
             await asyncio.to_thread(write, now_ms, self.config.client_id, fields)
+        except RejectedBatchError as exc:
+            # The database answered, so it is reachable; it only refused this point.
+            if not self._stats_refused:
+                _log.warning("the sink refused the collector's stats point: %s", exc)
+            self._stats_refused = True
         except SinkError as exc:
             # Not retried; it tells whether the database is reachable before any message.
             self._mark_down(exc, 0, retry=False)

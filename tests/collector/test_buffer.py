@@ -472,3 +472,27 @@ async def test_an_unwritable_buffer_falls_back_to_holding_unacked(tmp_path: Path
     await task
     assert source.acks == []
     assert collector.stats().queue_depth == 10
+
+
+async def test_a_refused_stats_point_does_not_mark_the_database_down(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A 400 on the stats point is logged once; the database still counts as reachable."""
+
+    class PickySink(MemorySink):
+        def write_stats(self, ts_ms: int, client_id: str,
+                        fields: object) -> None:
+            msg = "HTTP 400: field type conflict"
+            raise RejectedBatchError(msg)
+
+    source, sink = FakeSource(), PickySink()
+    collector = Collector(fast_config(tmp_path, stats_interval_s=0.02), sink=sink,
+                          source=source)
+    with caplog.at_level(logging.WARNING):
+        task, stop = await _start(collector, source)
+        source.feed(*telemetry("mtr-001", 0))
+        await wait_until(lambda: collector.stats().written == 1)
+        await asyncio.sleep(0.1)
+        stop.set()
+        await task
+    assert collector.stats().sink_reachable is True
+    assert sum("stats point" in r.message for r in caplog.records) == 1
