@@ -116,8 +116,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        "(default smartpark-data/dead-letter.jsonl)")
     buffer = collect.add_argument_group("outage buffer and shutdown")
     buffer.add_argument("--buffer-dir", type=Path, metavar="DIR",
-                        help=f"on-disk outage buffer directory (or SMARTPARK_BUFFER_DIR; "
-                        f"default {DEFAULT_BUFFER})")
+                        help=f"on-disk outage buffers, one subdirectory per client id (or "
+                        f"SMARTPARK_BUFFER_DIR; default {DEFAULT_BUFFER})")
     buffer.add_argument("--buffer-max-bytes", metavar="SIZE",
                         help="bound of the outage buffer, e.g. 512MiB or 4GiB (default 1GiB; "
                         "0 = no buffer: a failing database then blocks acknowledgements)")
