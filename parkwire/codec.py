@@ -185,7 +185,9 @@ def _fast_telemetry(topic: Topic, asset: AssetType,
     """Decode a valid telemetry payload quickly; ``None`` means "use the full path"."""
     try:
         body = _fast_decoder(asset).decode(payload)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        # msgspec raises UnicodeDecodeError for an encoded surrogate (b"\xed\xa0\x80") in
+        # a string; the full path then reports it as invalid_json.
         return None
     readings = msgspec.to_builtins(body.readings)
     ts_ms = _TS_CACHE.get(body.ts)
