@@ -203,7 +203,7 @@ def influx_config(tmp_path: Path, broker_port: int, influx_url: str,
         "retry_max_s": 1.0, "influx_url": influx_url, "influx_org": "park",
         "influx_bucket": "telemetry", "influx_token": "test-token",
         "influx_timeout_s": 5.0, "db_path": tmp_path / "unused.duckdb",
-        "dead_letter_path": tmp_path / "dead.jsonl"}
+        "dead_letter_path": tmp_path / "dead.jsonl", "buffer_dir": tmp_path / "buffer"}
     base.update(overrides)
     return CollectorConfig(**base).validate()  # type: ignore[arg-type]
 
