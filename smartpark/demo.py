@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -130,6 +131,14 @@ def _reset_store(db: Path) -> None:
     for path in (db, db.with_name(db.name + ".wal")):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+    # Each demo is a fresh run: an outage buffer left by an interrupted one belongs to a
+    # store that was just deleted.
+    shutil.rmtree(_buffer_dir(db), ignore_errors=True)
+
+
+def _buffer_dir(db: Path) -> Path:
+    """The demo collector's outage buffer, next to its store."""
+    return db.with_name(db.stem + "-buffer")
 
 
 @contextlib.contextmanager
@@ -307,6 +316,7 @@ async def run_demo(options: DemoOptions, console: Console,
             db_path=options.db,
             dead_letter_path=options.db.with_name(options.db.stem + "-dead-letter.jsonl"),
             batch_interval_s=0.5,
+            buffer_dir=_buffer_dir(options.db),
         ).validate()
         sink = EmbeddedSink(options.db)
         async with Collector(config, sink=sink) as collector:
