@@ -21,6 +21,7 @@ tests run the collector through this class against a real broker.
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -50,8 +51,15 @@ class BufferedClient(mqtt.Client):
 
     @property
     def buffered(self) -> bool:
-        """Whether received bytes are waiting in the buffer (the socket may look idle)."""
-        return self._rpos < len(self._rbuf)
+        """Whether received bytes wait in a buffer (the socket may then look idle).
+
+        Over TLS the SSL object holds decrypted bytes of a record already taken from the
+        socket; they do not make the socket readable again, so they count as buffered.
+        """
+        if self._rpos < len(self._rbuf):
+            return True
+        sock = self._sock
+        return isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
 
     def ack_many(self, mids: Sequence[int]) -> None:
         """Queue the PUBACKs of *mids* as one write, in order.
@@ -163,7 +171,8 @@ class BufferedClient(mqtt.Client):
         while self._wbuf and sock is not None:
             try:
                 sent = sock.send(self._wbuf)
-            except BlockingIOError:
+            except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                # Kernel buffer full (or TLS needs another round): finish when writable.
                 self._call_socket_register_write()
                 return
             except OSError:

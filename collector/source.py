@@ -20,6 +20,7 @@ import contextlib
 import logging
 import random
 import socket
+import ssl
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -72,6 +73,20 @@ def reconnect_delay(attempt: int) -> float:
     return min(30.0, 0.2 * 2.0 ** min(attempt, 16)) * random.uniform(0.5, 1.0)
 
 
+def tls_context(ca_file: str = "", cert_file: str = "", key_file: str = "") -> ssl.SSLContext:
+    """Return a TLS client context that checks the broker's certificate and host name.
+
+    Args:
+        ca_file: CA certificate(s) to trust; empty = the system's trust store.
+        cert_file: client certificate for mutual TLS (optional).
+        key_file: its private key (default: in *cert_file*).
+    """
+    context = ssl.create_default_context(cafile=ca_file or None)
+    if cert_file:
+        context.load_cert_chain(cert_file, key_file or None)
+    return context
+
+
 class MqttConnectError(ConnectionError):
     """The broker could not be reached or refused the connection or subscription."""
 
@@ -81,10 +96,14 @@ class MqttSource:
 
     Args:
         config: broker address, protocol, client id, topic, session and flow settings.
+        tls_context: connect with TLS using this context (CA, client certificate, checks);
+            ``None`` connects in plain MQTT.
     """
 
-    def __init__(self, config: CollectorConfig) -> None:
+    def __init__(self, config: CollectorConfig, *,
+                 tls_context: ssl.SSLContext | None = None) -> None:
         self.config = config
+        self._tls_context = tls_context
         self._generation = 0
         self._connected = False
         self._paused = False
@@ -125,6 +144,8 @@ class MqttSource:
         )
         if config.mqtt_username:
             client.username_pw_set(config.mqtt_username, config.mqtt_password or None)
+        if self._tls_context is not None:
+            client.tls_set_context(self._tls_context)
         # Unlimited outgoing queue: the collector only sends PUBACKs, bounded by what it holds.
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect

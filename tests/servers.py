@@ -27,8 +27,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from smartpark.broker import MOSQUITTO_LIMITS, free_port
 
 __all__ = [
-    "MOSQUITTO_LIMITS", "Mosquitto", "VictoriaMetrics", "free_port", "mqtt_round_trip",
-    "peak_rss_kib", "wait_for_port",
+    "DEPLOY_MOSQUITTO", "MOSQUITTO_LIMITS", "Mosquitto", "SecureMosquitto", "VictoriaMetrics",
+    "free_port", "mqtt_round_trip", "peak_rss_kib", "wait_for_port",
 ]
 
 
@@ -181,6 +181,57 @@ class Mosquitto(_Server):
             f"{MOSQUITTO_LIMITS}{self.extra_config}"
         ))
         return [require_binary("mosquitto"), "-c", str(conf)]
+
+#: The broker configuration shipped for docker-compose.
+DEPLOY_MOSQUITTO = Path(__file__).resolve().parent.parent / "deploy" / "mosquitto"
+
+
+@dataclass
+class SecureMosquitto(Mosquitto):
+    """mosquitto running the shipped ``deploy/mosquitto`` config: users, ACLs, TLS.
+
+    Container paths are moved into *workdir* and the three listeners onto free loopback
+    ports: :attr:`port` (plain, authenticated), :attr:`tls_port` (TLS, authenticated) and
+    :attr:`local_port` (anonymous, ``$SYS`` only). The password file is built from *users*
+    with ``mosquitto_passwd`` and the certificates with ``deploy/mosquitto/make-certs.sh``,
+    as the container does.
+    """
+
+    users: dict[str, str] = field(default_factory=dict)
+    tls_port: int = field(default_factory=free_port)
+    local_port: int = field(default_factory=free_port)
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA certificate clients trust."""
+        return self.workdir / "certs" / "ca.crt"
+
+    def command(self) -> list[str]:
+        """Build password file and certificates once, write the config, return the argv."""
+        auth = self.workdir / "auth"
+        certs = self.workdir / "certs"
+        if not (auth / "passwd").exists():
+            auth.mkdir(parents=True, exist_ok=True)
+            (auth / "passwd").write_text("")
+            for user, password in self.users.items():
+                subprocess.run([require_binary("mosquitto_passwd"), "-b", str(auth / "passwd"),
+                                user, password], check=True, capture_output=True)
+            subprocess.run(["/bin/sh", str(DEPLOY_MOSQUITTO / "make-certs.sh")], check=True,
+                           capture_output=True, env={"PATH": "/usr/bin:/bin",
+                                                     "SMARTPARK_CERT_DIR": str(certs)})
+        text = (DEPLOY_MOSQUITTO / "mosquitto.conf").read_text()
+        for old, new in (("/mosquitto/auth/", f"{auth}/"), ("/mosquitto/certs/", f"{certs}/"),
+                         ("/mosquitto/data/", f"{self.workdir}/"),
+                         ("/mosquitto/config/", f"{DEPLOY_MOSQUITTO}/"),
+                         ("listener 1883 0.0.0.0", f"listener {self.port} 127.0.0.1"),
+                         ("listener 8883 0.0.0.0", f"listener {self.tls_port} 127.0.0.1"),
+                         ("listener 1880 127.0.0.1", f"listener {self.local_port} 127.0.0.1")):
+            assert old in text, old
+            text = text.replace(old, new)
+        # Started as root, mosquitto would switch to the `mosquitto` user (see Mosquitto).
+        self.config = f"{text}\nuser {getpass.getuser()}\n"
+        return super().command()
+
 
 @dataclass
 class VictoriaMetrics(_Server):

@@ -1,0 +1,242 @@
+"""The shipped broker security (deploy/mosquitto) enforced by the real mosquitto.
+
+The broker runs the very config, ACL files and certificate script docker-compose uses, with
+container paths moved to a temporary directory (:class:`tests.servers.SecureMosquitto`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from collector.config import CollectorConfig
+from collector.source import MqttConnectError, MqttSource, tls_context
+from tests.servers import DEPLOY_MOSQUITTO, SecureMosquitto
+
+pytestmark = pytest.mark.integration
+
+USERS = {"collector": "collector-test-secret", "simulator": "simulator-test-secret"}
+PARK_TOPIC = "refpark/bac-ninh/energy/meter/mtr-001/telemetry"
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[SecureMosquitto]:
+    """A mosquitto on the shipped secure config with two users."""
+    with SecureMosquitto(tmp_path / "mosquitto", users=USERS) as server:
+        yield server
+
+
+class Client:
+    """A blocking MQTT 5 test client that records what it receives and every reason code."""
+
+    def __init__(self, port: int, user: str | None = None, password: str | None = None,
+                 ca_file: Path | None = None) -> None:
+        self.got: list[tuple[str, bytes]] = []
+        self.connack: ReasonCode | None = None
+        self.suback: list[ReasonCode] = []
+        self.puback: dict[int, ReasonCode] = {}
+        self._event = threading.Event()
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        if user is not None:
+            client.username_pw_set(user, password)
+        if ca_file is not None:
+            client.tls_set_context(tls_context(str(ca_file)))
+        client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_publish = self._on_publish
+        client.on_message = lambda _c, _u, m: self.got.append((m.topic, bytes(m.payload)))
+        self.client = client
+        client.connect("127.0.0.1", port)
+        client.loop_start()
+        assert self._event.wait(10), "no CONNACK"
+
+    def _on_connect(self, _c: Any, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
+        self.connack = reason
+        self._event.set()
+
+    def _on_subscribe(self, _c: Any, _u: Any, _m: int, reasons: list[ReasonCode],
+                      _p: Any) -> None:
+        self.suback = reasons
+        self._event.set()
+
+    def _on_publish(self, _c: Any, _u: Any, mid: int, reason: ReasonCode, _p: Any) -> None:
+        self.puback[mid] = reason
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the broker accepted the connection."""
+        return self.connack is not None and not self.connack.is_failure
+
+    def subscribe(self, topic: str) -> list[ReasonCode]:
+        """Subscribe at QoS 1; return the SUBACK reason codes."""
+        self._event.clear()
+        self.client.subscribe(topic, qos=1)
+        assert self._event.wait(10), "no SUBACK"
+        return self.suback
+
+    def publish(self, topic: str, payload: bytes = b"{}") -> ReasonCode:
+        """Publish at QoS 1; return the PUBACK reason code."""
+        info = self.client.publish(topic, payload, qos=1)
+        info.wait_for_publish(10)
+        deadline = time.monotonic() + 10
+        while info.mid not in self.puback:
+            assert time.monotonic() < deadline, "no PUBACK"
+            time.sleep(0.01)
+        return self.puback[info.mid]
+
+    def close(self) -> None:
+        """Disconnect and stop the network thread."""
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def _settle() -> None:
+    """Give the broker time to route what was published (deliveries are asynchronous)."""
+    time.sleep(0.3)
+
+
+def test_anonymous_and_wrong_passwords_are_refused(broker: SecureMosquitto) -> None:
+    """No login, an unknown user or a wrong password: CONNACK 'not authorized' on both ports."""
+    for user, password in ((None, None), ("intruder", "x"), ("collector", "wrong")):
+        plain = Client(broker.port, user, password)
+        tls = Client(broker.tls_port, user, password, ca_file=broker.ca_file)
+        for client in (plain, tls):
+            assert not client.accepted
+            assert client.connack is not None
+            assert client.connack.getName() in {"Not authorized", "Bad user name or password"}
+            client.close()
+
+
+def test_the_collector_reads_everything_and_may_publish_nothing(
+        broker: SecureMosquitto) -> None:
+    """The collector receives the park's messages; its own publications are refused."""
+    collector = Client(broker.port, "collector", USERS["collector"])
+    simulator = Client(broker.port, "simulator", USERS["simulator"])
+    try:
+        assert collector.accepted
+        assert not collector.subscribe("+/+/+/+/+/+")[0].is_failure
+        assert not simulator.publish(PARK_TOPIC, b"from-simulator").is_failure
+        for topic in (PARK_TOPIC, "otherpark/s/energy/meter/m/telemetry", "collector/x"):
+            assert collector.publish(topic, b"from-collector").getName() == "Not authorized"
+        _settle()
+    finally:
+        collector.close()
+        simulator.close()
+    assert collector.got == [(PARK_TOPIC, b"from-simulator")]
+
+
+def test_the_simulator_writes_only_inside_its_park_and_reads_nothing(
+        broker: SecureMosquitto) -> None:
+    """The simulator's writes outside refpark/# are refused, as is reading the park."""
+    collector = Client(broker.port, "collector", USERS["collector"])
+    simulator = Client(broker.port, "simulator", USERS["simulator"])
+    try:
+        collector.subscribe("#")
+        simulator.subscribe("refpark/#")
+        for topic in ("otherpark/bac-ninh/energy/meter/mtr-001/telemetry", "$SYS/x", "x"):
+            assert simulator.publish(topic, b"outside").getName() == "Not authorized"
+        assert not simulator.publish(PARK_TOPIC, b"inside").is_failure
+        _settle()
+    finally:
+        collector.close()
+        simulator.close()
+    assert collector.got == [(PARK_TOPIC, b"inside")]
+    assert simulator.got == []  # its subscription delivers nothing: it may not read
+
+
+def test_tls_listener_checks_the_broker_and_refuses_plain_mqtt(
+        broker: SecureMosquitto) -> None:
+    """Over TLS with the shipped script's CA the login works; plain MQTT on 8883 does not."""
+    tls = Client(broker.tls_port, "collector", USERS["collector"], ca_file=broker.ca_file)
+    assert tls.accepted
+    tls.close()
+    plain = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    plain.username_pw_set("collector", USERS["collector"])
+    plain.connect("127.0.0.1", broker.tls_port)
+    rc = plain.loop(timeout=2.0)
+    for _ in range(20):
+        if rc != mqtt.MQTT_ERR_SUCCESS or plain.is_connected():
+            break
+        rc = plain.loop(timeout=0.2)
+    assert not plain.is_connected()
+    plain.disconnect()
+    stranger = ssl.create_default_context()  # the system CAs do not know the demo CA
+    with socket.create_connection(("127.0.0.1", broker.tls_port), 5) as raw, \
+            pytest.raises(ssl.SSLCertVerificationError):
+        stranger.wrap_socket(raw, server_hostname="localhost")
+
+
+def test_the_loopback_listener_serves_sys_to_anyone_and_nothing_else(
+        broker: SecureMosquitto) -> None:
+    """Anonymous on the local port reads $SYS (the health check) but not the park."""
+    simulator = Client(broker.port, "simulator", USERS["simulator"])
+    local = Client(broker.local_port)
+    try:
+        assert local.accepted
+        local.subscribe("$SYS/broker/version")
+        local.subscribe("refpark/#")
+        assert local.publish(PARK_TOPIC, b"anonymous").getName() == "Not authorized"
+        simulator.publish(PARK_TOPIC, b"secret")
+        _settle()
+    finally:
+        local.close()
+        simulator.close()
+    topics = {topic for topic, _ in local.got}
+    assert topics == {"$SYS/broker/version"}
+
+
+def _source_config(port: int, password: str) -> CollectorConfig:
+    return CollectorConfig(mqtt_port=port, client_id="secure-collector",
+                           topic="$share/collectors/+/+/+/+/+/+", mqtt_username="collector",
+                           mqtt_password=password).validate()
+
+
+async def test_the_collector_source_logs_in_over_tls_in_a_shared_subscription(
+        broker: SecureMosquitto) -> None:
+    """MqttSource with the collector's login, TLS and a $share filter gets the park's data."""
+    config = _source_config(broker.tls_port, USERS["collector"])
+    source = MqttSource(config, tls_context=tls_context(str(broker.ca_file)))
+    got: list[str] = []
+    await source.start(lambda topic, _payload, _mid, _qos: got.append(topic))
+    try:
+        simulator = await asyncio.to_thread(Client, broker.port, "simulator",
+                                            USERS["simulator"])
+        for _ in range(3):
+            await asyncio.to_thread(simulator.publish, PARK_TOPIC, b"{}")
+        simulator.close()
+        end = asyncio.get_running_loop().time() + 10
+        while len(got) < 3:
+            assert asyncio.get_running_loop().time() < end, got
+            await asyncio.sleep(0.02)
+    finally:
+        await source.close()
+    assert got == [PARK_TOPIC] * 3
+
+
+async def test_the_collector_source_reports_a_refused_login(broker: SecureMosquitto) -> None:
+    """A wrong collector password stops start-up with an error that says it was refused."""
+    source = MqttSource(_source_config(broker.port, "wrong"))
+    with pytest.raises(MqttConnectError, match="refused the connection"):
+        await source.start(lambda *_: None)
+    await source.close()
+
+
+def test_every_shipped_config_states_max_queued_messages() -> None:
+    """Each mosquitto config in deploy/ sets the queue limit (mosquitto's default drops)."""
+    configs = sorted(DEPLOY_MOSQUITTO.glob("*.conf"))
+    assert configs
+    for path in configs:
+        keys = {line.split()[0] for line in path.read_text().splitlines()
+                if line.strip() and not line.lstrip().startswith("#")}
+        assert "max_queued_messages" in keys, path
