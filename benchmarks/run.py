@@ -48,6 +48,10 @@ BENCHMARKS: list[Benchmark] = [
     Benchmark("collector", "benchmarks.bench_collector", "measure_collector",
               full={"messages_total": 200_000, "runs": 3},
               quick={"messages_total": 20_000, "runs": 1}),
+    Benchmark("durability", "benchmarks.bench_durability", "measure_durability",
+              full={"messages": 100_000, "runs": 1},
+              quick={"messages": 10_000, "runs": 1, "naive_sample": 300, "live_rate": 3_000,
+                     "outage_s": 3.0, "outage_total_s": 8.0}),
 ]
 
 
