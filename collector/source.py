@@ -304,8 +304,6 @@ class MqttSource:
         # messages before the SUBACK, so the new generation starts here.
         self._generation += 1
         self._connected = True
-        _log.info("connected to %s:%d (session present: %s)", self.config.mqtt_host,
-                  self.config.mqtt_port, self.session_present)
         client.subscribe(self.config.topic, qos=1)
 
     def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int,
@@ -320,6 +318,11 @@ class MqttSource:
     def _set_ready(self) -> None:
         if self._ready is not None and not self._ready.done():
             self._ready.set_result(None)
+            # Logged once subscribed, not at CONNACK: whoever waits for this line (people,
+            # scripts, tests) may publish right away without racing the SUBSCRIBE.
+            _log.info("connected to %s:%d (session present: %s), subscribed to %s",
+                      self.config.mqtt_host, self.config.mqtt_port, self.session_present,
+                      self.config.topic)
 
     def _fail_ready(self, text: str) -> None:
         if self._ready is not None and not self._ready.done():
