@@ -39,11 +39,13 @@ def round_block(asset_type: str, values: dict[str, FloatArray]) -> tuple[
     if missing:
         msg = f"{asset_type}: the model returned no {', '.join(missing)}"
         raise KeyError(msg)
-    data = np.stack([np.asarray(values[name], dtype=np.float64) for name in fields], axis=2)
-    # Scale, round half to even, unscale: dividing (not multiplying by 1/scale) returns the
-    # double nearest to k / 10**d, whose shortest representation is the short decimal.
+    first = np.asarray(values[fields[0]])
+    data = np.empty((*first.shape, len(fields)))
     scale = np.array([10.0 ** spec.quantities[name].decimals for name in fields])
-    np.multiply(data, scale, out=data)
+    # Scale while packing (one pass), round half to even, unscale: dividing (not multiplying
+    # by 1/scale) returns the double nearest to k / 10**d, whose shortest repr is short.
+    for index, name in enumerate(fields):
+        np.multiply(values[name], scale[index], out=data[..., index])
     np.rint(data, out=data)
     np.divide(data, scale, out=data)
     return fields, data

@@ -401,7 +401,7 @@ class SecurityPart:
                 for index, offset in zip(members, sorted((offsets[i] for i in members),
                                                          reverse=True), strict=True):
                     offsets[index] = offset
-        spread = [dataclasses.replace(e, ts_ms=e.ts_ms - b, report_ms=e.ts_ms)
+        spread = [EventRecord(e.ts_ms - b, e.device_id, e.event, e.data, e.ts_ms)
                   for e, b in zip(events, offsets, strict=True)]
         spread.sort(key=lambda e: (e.ts_ms, e.device_id))
         return tuple(spread)

@@ -19,9 +19,9 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from parkwire import ASSET_TYPES, Channel, Domain, Topic
+from parkwire import Channel, Domain, Topic
 from simulator import calendar
-from simulator.assemble import Assembler
+from simulator.assemble import Assembler, round_block
 from simulator.domains import (
     Context,
     PartResult,
@@ -715,14 +715,5 @@ def _quantities(*, p: FloatArray, q: FloatArray, s: FloatArray, pf: FloatArray, 
 def _block(asset_type: str, ids: list[str], topics: list[str],
            values: dict[str, Any]) -> ValueBlock:
     """Round each quantity to its parkwire resolution and pack (n, m, f) in field order."""
-    spec = ASSET_TYPES[asset_type]
-    fields = spec.field_names
-    data = np.stack([values[name] for name in fields], axis=2)
-    # Round every field in three whole-array passes: scale, round half to even, unscale.
-    # Dividing (not multiplying by 1/scale) returns the double nearest to k / 10**d, whose
-    # shortest representation is the short decimal a meter would print.
-    scale = np.array([10.0 ** spec.quantities[name].decimals for name in fields])
-    np.multiply(data, scale, out=data)
-    np.rint(data, out=data)
-    np.divide(data, scale, out=data)
+    fields, data = round_block(asset_type, values)
     return ValueBlock(asset_type, fields, tuple(ids), tuple(topics), data)
