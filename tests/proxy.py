@@ -81,22 +81,29 @@ class LatencyProxy:
             await self._server.wait_closed()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)  # so that stop() ends this connection too
         self.connections += 1
+        streams = [writer]
         try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:
-            writer.close()  # the server is down: the client sees a closed connection
-            return
-        pumps = [asyncio.create_task(self._pump(reader, up_writer)),
-                 asyncio.create_task(self._pump(up_reader, writer))]
-        self._tasks.update(pumps)
-        try:
-            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            try:
+                up_reader, up_writer = await asyncio.open_connection("127.0.0.1",
+                                                                     self.target_port)
+            except OSError:
+                return  # the server is down: the client sees its connection closed
+            streams.append(up_writer)
+            pumps = [asyncio.create_task(self._pump(reader, up_writer)),
+                     asyncio.create_task(self._pump(up_reader, writer))]
+            try:
+                await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for pump in pumps:
+                    pump.cancel()
+                await asyncio.gather(*pumps, return_exceptions=True)
         finally:
-            for task in pumps:
-                task.cancel()
-                self._tasks.discard(task)
-            for stream in (writer, up_writer):
+            self._tasks.discard(task)
+            for stream in streams:
                 stream.close()
                 with contextlib.suppress(OSError, asyncio.CancelledError):
                     await stream.wait_closed()

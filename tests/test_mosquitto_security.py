@@ -240,3 +240,16 @@ def test_every_shipped_config_states_max_queued_messages() -> None:
         keys = {line.split()[0] for line in path.read_text().splitlines()
                 if line.strip() and not line.lstrip().startswith("#")}
         assert "max_queued_messages" in keys, path
+
+
+def test_tls_context_checks_names_and_can_carry_a_client_certificate(
+        broker: SecureMosquitto) -> None:
+    """tls_context verifies the broker (CA and host name) and loads a client certificate."""
+    certs = broker.ca_file.parent
+    context = tls_context(str(broker.ca_file), str(certs / "server.crt"),
+                          str(certs / "server.key"))
+    assert context.verify_mode is ssl.CERT_REQUIRED
+    assert context.check_hostname
+    with socket.create_connection(("127.0.0.1", broker.tls_port), 5) as raw, \
+            context.wrap_socket(raw, server_hostname="localhost") as tls:
+        assert tls.version() in {"TLSv1.2", "TLSv1.3"}
