@@ -15,6 +15,7 @@ from simulator.scenario import (
     builtin_scenarios,
     load_scenario,
 )
+from simulator.scenario.scale import scale_scenario
 
 #: Where the census counts: Monday 2 March 2026, 09:00 in Vietnam (on every device's grid).
 CENSUS_START_MS = 1_772_416_800_000
@@ -55,6 +56,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter)
     show.add_argument("scenario", metavar="NAME|FILE", help="built-in name or TOML file")
     show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.add_argument("--scale", type=int, default=1, metavar="K",
+                      help="show the park scaled to K blocks (as smartpark simulate --scale K)")
     show.set_defaults(handler=_show)
     validate = actions.add_parser(
         "validate", help="check a scenario file and list every problem",
@@ -150,6 +153,12 @@ def _show(args: argparse.Namespace) -> int:
     scenario = _load(args.scenario)
     if scenario is None:
         return 1
+    if args.scale != 1:
+        try:
+            scenario = scale_scenario(scenario, args.scale)
+        except ValueError as exc:
+            print(f"smartpark scenario show: {exc}", file=sys.stderr)
+            return 2
     info = summary(scenario)
     if args.json:
         print(json.dumps(info, indent=2))

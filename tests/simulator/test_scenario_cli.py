@@ -66,3 +66,14 @@ def test_bare_scenario_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     """Without an action the command explains itself and exits 2."""
     assert main(["scenario"]) == 2
     assert "smartpark scenario show refpark" in capsys.readouterr().out
+
+
+def test_show_a_scaled_park(capsys: pytest.CaptureFixture[str]) -> None:
+    """--scale shows the park as `simulate --scale` would run it; nonsense is refused."""
+    assert main(["scenario", "show", "minipark", "--scale", "3", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["scale"] == 3
+    assert info["tenants"] == 15
+    assert info["devices_by_type"]["gate"] == 6
+    assert main(["scenario", "show", "minipark", "--scale", "0"]) == 2
+    assert "scale must be 1 to" in capsys.readouterr().err
