@@ -167,3 +167,29 @@ async def test_slow_database_loses_nothing_and_stays_bounded(
     assert result.exact, result.summary()
     assert result.published == DEVICES * 200
     assert run.max_depth <= config.max_pending
+
+
+async def test_broker_killed_with_sigkill_keeps_what_it_had_saved(
+        tmp_path: Path, mosquitto: Mosquitto, victoria_metrics: VictoriaMetrics) -> None:
+    """Queued for an absent collector, autosaved, then kill -9 of mosquitto: all stored.
+
+    mosquitto writes its persistence file every second here (autosave_interval 1, 10 in the
+    compose stack); what it acknowledged after its last save dies with a SIGKILL. That is the
+    broker's durability boundary, not the collector's, so the test waits past one save.
+    """
+    config = influx_config(tmp_path, mosquitto.port, victoria_metrics.url)
+    async with RunningCollector(config):
+        pass  # creates the persistent session, then leaves
+    with SeqPublisher(mosquitto.port, DEVICES) as publisher:
+        await asyncio.to_thread(publisher.publish_rounds, 50)
+        await asyncio.to_thread(publisher.wait_acked)
+    await asyncio.sleep(2.5)  # past the next autosave
+    await asyncio.to_thread(mosquitto.restart, hard=True)
+    async with RunningCollector(config) as run:
+        assert run.source.session_present
+        await wait_stored(victoria_metrics, publisher.acked)
+    result = await asyncio.to_thread(reconcile, victoria_metrics, publisher.acked,
+                                     publisher.attempted())
+    print(result.summary(), f"max queue {run.max_depth}")  # figures, shown by pytest -rP
+    assert result.exact, result.summary()
+    assert result.published == DEVICES * 50
