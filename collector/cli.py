@@ -53,6 +53,10 @@ examples:
   smartpark collect --config collector.toml --batch-size 10000
   smartpark collect --metrics-port 9108               then: curl localhost:9108/health
   smartpark collect --buffer-max-bytes 4GiB --buffer-overflow drop_oldest --drain-timeout 30
+  SMARTPARK_MQTT_PASSWORD_FILE=/run/secrets/mqtt smartpark collect --mqtt-host broker \
+    --mqtt-port 8883 --ca-file ca.crt --username collector
+  smartpark collect --topic '$share/collectors/+/+/+/+/+/+' --client-id collector-2
+                                                      one of several collectors sharing a stream
 """
 
 QUERY_DESCRIPTION = """\
@@ -83,13 +87,8 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``collect`` and ``query`` subcommands."""
-    collect = subparsers.add_parser(
-        "collect", help="subscribe to MQTT and store every reading (InfluxDB or DuckDB)",
-        description=COLLECT_DESCRIPTION, epilog=COLLECT_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    collect.add_argument("--config", type=Path, metavar="FILE", help="TOML settings file")
+def _add_mqtt_arguments(collect: argparse.ArgumentParser) -> None:
+    """The broker connection's flags."""
     mqtt = collect.add_argument_group("MQTT")
     mqtt.add_argument("--mqtt-host", metavar="HOST", help="broker host (default 127.0.0.1)")
     mqtt.add_argument("--mqtt-port", type=int, metavar="PORT", help="broker port (default 1883)")
@@ -101,6 +100,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                       help="subscription filter (default +/+/+/+/+/+ = every smartpark topic)")
     mqtt.add_argument("--receive-maximum", type=int, metavar="N",
                       help="MQTT 5 unacknowledged messages in flight (default 20000)")
+    mqtt.add_argument("--username", metavar="USER", dest="mqtt_username",
+                      help="MQTT user name; the password comes from SMARTPARK_MQTT_PASSWORD or "
+                           "SMARTPARK_MQTT_PASSWORD_FILE (never a flag: it would show in ps)")
+    mqtt.add_argument("--tls", action="store_true", default=None, dest="mqtt_tls",
+                      help="connect with TLS, verifying the broker against the system's CAs")
+    mqtt.add_argument("--ca-file", metavar="FILE", dest="mqtt_ca_file",
+                      help="CA certificate(s) to verify the broker with (implies --tls)")
+    mqtt.add_argument("--cert", metavar="FILE", dest="mqtt_cert_file",
+                      help="client certificate for mutual TLS (implies --tls)")
+    mqtt.add_argument("--key", metavar="FILE", dest="mqtt_key_file",
+                      help="private key of --cert (default: inside the --cert file)")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``collect`` and ``query`` subcommands."""
+    collect = subparsers.add_parser(
+        "collect", help="subscribe to MQTT and store every reading (InfluxDB or DuckDB)",
+        description=COLLECT_DESCRIPTION, epilog=COLLECT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    collect.add_argument("--config", type=Path, metavar="FILE", help="TOML settings file")
+    _add_mqtt_arguments(collect)
     batch = collect.add_argument_group("batching")
     batch.add_argument("--batch-size", type=int, metavar="N", help="points per write (5000)")
     batch.add_argument("--batch-interval", type=float, metavar="SECONDS", dest="batch_interval_s",
@@ -170,7 +190,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 # -- collect ----------------------------------------------------------------------------------
 
-_OVERRIDES = ("mqtt_host", "mqtt_port", "mqtt_protocol", "client_id", "topic",
+_OVERRIDES = ("mqtt_host", "mqtt_port", "mqtt_protocol", "client_id", "topic", "mqtt_username",
+              "mqtt_tls", "mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file",
               "receive_maximum", "batch_size", "batch_interval_s", "max_pending", "influx_url",
               "db_path", "dead_letter_path", "metrics_port", "metrics_host", "buffer_dir",
               "buffer_max_bytes", "buffer_overflow", "drain_timeout_s", "stats_interval_s")

@@ -49,7 +49,9 @@ TOML_KEYS: Mapping[str, str] = {
     "mqtt.client_id": "client_id", "mqtt.topic": "topic",
     "mqtt.session_expiry_s": "session_expiry_s", "mqtt.receive_maximum": "receive_maximum",
     "mqtt.keepalive_s": "keepalive_s", "mqtt.username": "mqtt_username",
-    "mqtt.password": "mqtt_password",
+    "mqtt.password": "mqtt_password", "mqtt.password_file": "mqtt_password_file",
+    "mqtt.tls": "mqtt_tls", "mqtt.ca_file": "mqtt_ca_file", "mqtt.cert_file": "mqtt_cert_file",
+    "mqtt.key_file": "mqtt_key_file",
     "batch.size": "batch_size", "batch.interval_s": "batch_interval_s",
     "batch.max_pending": "max_pending",
     "retry.initial_s": "retry_initial_s", "retry.max_s": "retry_max_s",
@@ -72,6 +74,9 @@ ENV_KEYS: Mapping[str, str] = {
     "INFLUX_TOKEN": "influx_token", "INFLUX_TOKEN_FILE": "influx_token_file",
     "SMARTPARK_MQTT_HOST": "mqtt_host", "SMARTPARK_MQTT_PORT": "mqtt_port",
     "SMARTPARK_MQTT_USERNAME": "mqtt_username", "SMARTPARK_MQTT_PASSWORD": "mqtt_password",
+    "SMARTPARK_MQTT_PASSWORD_FILE": "mqtt_password_file", "SMARTPARK_MQTT_TLS": "mqtt_tls",
+    "SMARTPARK_MQTT_CA_FILE": "mqtt_ca_file", "SMARTPARK_MQTT_CERT_FILE": "mqtt_cert_file",
+    "SMARTPARK_MQTT_KEY_FILE": "mqtt_key_file",
     "SMARTPARK_DB": "db_path",
     "SMARTPARK_METRICS_PORT": "metrics_port", "SMARTPARK_METRICS_HOST": "metrics_host",
     "SMARTPARK_BUFFER_DIR": "buffer_dir",
@@ -123,6 +128,12 @@ class CollectorConfig:
         keepalive_s: MQTT keep-alive.
         mqtt_username: optional user name.
         mqtt_password: optional password (never logged).
+        mqtt_password_file: file holding the password (used when ``mqtt_password`` is
+            empty; a Docker secret, for example).
+        mqtt_tls: connect with TLS (implied by a CA, certificate or key file).
+        mqtt_ca_file: CA certificate(s) to verify the broker with (default: the system's).
+        mqtt_cert_file: client certificate for mutual TLS.
+        mqtt_key_file: private key of the client certificate.
         batch_size: points per sink write.
         batch_interval_s: longest a message waits before its batch is written.
         max_pending: received-but-unacknowledged messages held; at this bound the collector
@@ -164,6 +175,11 @@ class CollectorConfig:
     keepalive_s: int = 30
     mqtt_username: str = ""
     mqtt_password: str = dataclasses.field(default="", repr=False)
+    mqtt_password_file: str = ""
+    mqtt_tls: bool = False
+    mqtt_ca_file: str = ""
+    mqtt_cert_file: str = ""
+    mqtt_key_file: str = ""
     batch_size: int = 5000
     batch_interval_s: float = 1.0
     max_pending: int = 20_000
@@ -202,6 +218,20 @@ class CollectorConfig:
         """Which sink the settings select."""
         return "influx" if self.influx_url else "embedded"
 
+    @property
+    def uses_tls(self) -> bool:
+        """Whether the broker connection is TLS (asked for, or implied by a TLS file)."""
+        return self.mqtt_tls or bool(self.mqtt_ca_file or self.mqtt_cert_file
+                                     or self.mqtt_key_file)
+
+    def password(self) -> str:
+        """Return the MQTT password, reading ``mqtt_password_file`` when it is not set."""
+        if self.mqtt_password:
+            return self.mqtt_password
+        if self.mqtt_password_file:
+            return Path(self.mqtt_password_file).read_text(encoding="utf-8").strip()
+        return ""
+
     def token(self) -> str:
         """Return the Influx token, reading ``influx_token_file`` when the token is not set."""
         if self.influx_token:
@@ -218,8 +248,7 @@ class CollectorConfig:
         if not self.client_id:
             _fail("mqtt.client_id / --client-id", self.client_id,
                   "a non-empty client id (the persistent session is stored under it)")
-        if not self.topic or "#" in self.topic[:-1]:
-            _fail("mqtt.topic / --topic", self.topic, "an MQTT topic filter")
+        self._validate_mqtt()
         _positive("mqtt.receive_maximum / --receive-maximum", self.receive_maximum,
                   upper=65535)
         _positive("mqtt.keepalive_s", self.keepalive_s, upper=65535)
@@ -250,6 +279,26 @@ class CollectorConfig:
         else:
             _writable_dir("embedded.path / --db / SMARTPARK_DB", self.db_path)
         return self
+
+    def _validate_mqtt(self) -> None:
+        if not self.topic or "#" in self.topic[:-1]:
+            _fail("mqtt.topic / --topic", self.topic, "an MQTT topic filter")
+        if self.topic.startswith("$share/"):
+            parts = self.topic.split("/", 2)
+            if len(parts) < 3 or not parts[1] or any(c in parts[1] for c in "+#") \
+                    or not parts[2]:
+                _fail("mqtt.topic / --topic", self.topic,
+                      "$share/GROUP/FILTER: a group name without + or #, then a topic filter")
+        for name, path in (("mqtt.password_file / SMARTPARK_MQTT_PASSWORD_FILE",
+                            self.mqtt_password_file),
+                           ("mqtt.ca_file / --ca-file", self.mqtt_ca_file),
+                           ("mqtt.cert_file / --cert", self.mqtt_cert_file),
+                           ("mqtt.key_file / --key", self.mqtt_key_file)):
+            if path and not Path(path).is_file():
+                _fail(name, path, "a readable file")
+        if self.mqtt_key_file and not self.mqtt_cert_file:
+            _fail("mqtt.key_file / --key", self.mqtt_key_file,
+                  "to come with mqtt.cert_file / --cert (the key's certificate)")
 
     def _validate_buffer(self) -> None:
         name = "buffer.max_bytes / --buffer-max-bytes"
@@ -313,13 +362,29 @@ def _writable_dir(name: str, path: Path) -> None:
         _fail(name, str(path), f"a path in a writable directory ({probe} is not one)")
 
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _boolean(raw: object) -> bool:
+    """A TOML boolean, or an environment string such as ``true``/``false``/``1``/``0``."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(text)
+
+
 def _coerce(name: str, raw: object, source: str) -> object:
     """Convert *raw* (from TOML or the environment) to the type of field *name*."""
     target = {f.name: f for f in dataclasses.fields(CollectorConfig)}[name]
     default = target.default
     try:
         if isinstance(default, bool):
-            return bool(raw)
+            return _boolean(raw)
         if isinstance(default, int):
             if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
                 raise ValueError

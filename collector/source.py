@@ -143,7 +143,7 @@ class MqttSource:
             manual_ack=True,
         )
         if config.mqtt_username:
-            client.username_pw_set(config.mqtt_username, config.mqtt_password or None)
+            client.username_pw_set(config.mqtt_username, config.password() or None)
         if self._tls_context is not None:
             client.tls_set_context(self._tls_context)
         # Unlimited outgoing queue: the collector only sends PUBACKs, bounded by what it holds.

@@ -20,8 +20,11 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from collector.config import CollectorConfig
+from collector.config import CollectorConfig, load_config
+from collector.service import Collector
 from collector.source import MqttConnectError, MqttSource, tls_context
+from collector.store import EmbeddedStore
+from parkwire import Channel, Domain, Telemetry, Topic, encode
 from tests.servers import DEPLOY_MOSQUITTO, SecureMosquitto
 
 pytestmark = pytest.mark.integration
@@ -253,3 +256,39 @@ def test_tls_context_checks_names_and_can_carry_a_client_certificate(
     with socket.create_connection(("127.0.0.1", broker.tls_port), 5) as raw, \
             context.wrap_socket(raw, server_hostname="localhost") as tls:
         assert tls.version() in {"TLSv1.2", "TLSv1.3"}
+
+
+async def test_smartpark_collect_settings_reach_the_tls_listener_with_a_password_file(
+        broker: SecureMosquitto, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collector logs in over TLS with a CA file and a password file, and stores data."""
+    secret = tmp_path / "mqtt-password"
+    secret.write_text(USERS["collector"] + "\n")
+    monkeypatch.setenv("SMARTPARK_MQTT_PASSWORD_FILE", str(secret))
+    config = load_config(None, overrides={
+        "mqtt_port": broker.tls_port, "mqtt_ca_file": str(broker.ca_file),
+        "mqtt_username": "collector", "client_id": "tls-collector",
+        "db_path": tmp_path / "park.duckdb", "dead_letter_path": tmp_path / "dead.jsonl",
+        "buffer_dir": tmp_path / "buffer", "batch_interval_s": 0.1})
+    assert config.uses_tls
+    assert "collector-test-secret" not in repr(config)
+    topic = Topic("refpark", "bac-ninh", Domain.ENERGY, "meter", "mtr-t001", Channel.TELEMETRY)
+    payload = encode(Telemetry(topic, 1_772_410_500_000, 0, {"p_kw": 812.4}))
+    stop = asyncio.Event()
+    async with Collector(config) as collector:
+        task = asyncio.create_task(collector.run(stop))
+        for _ in range(500):
+            if collector.stats().connected:
+                break
+            await asyncio.sleep(0.02)
+        simulator = Client(broker.tls_port, "simulator", USERS["simulator"],
+                           ca_file=broker.ca_file)
+        assert not simulator.publish(str(topic), payload).is_failure
+        simulator.close()
+        for _ in range(500):
+            if collector.stats().written >= 1:
+                break
+            await asyncio.sleep(0.02)
+        stop.set()
+        await task
+    with EmbeddedStore(config.db_path, read_only=True) as store:
+        assert store.count_by_device() == {"mtr-t001": (1, 0, 0, 1)}

@@ -120,3 +120,40 @@ def test_a_file_where_the_buffer_dir_should_be_is_refused(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match=r"buffer\.dir"):
         load_config(env={}, overrides={"buffer_dir": blocker, "dead_letter_path": tmp_path / "d",
                                        "db_path": tmp_path / "x"})
+
+
+def test_shared_subscription_filters_need_a_group_and_a_filter(tmp_path: Path) -> None:
+    """$share/GROUP/FILTER is accepted; a missing filter or a wildcard group is refused."""
+    base = {"db_path": tmp_path / "p.duckdb", "dead_letter_path": tmp_path / "d.jsonl",
+            "buffer_dir": tmp_path / "b"}
+    ok = CollectorConfig(topic="$share/collectors/refpark/#", **base).validate()  # type: ignore[arg-type]
+    assert ok.topic.startswith("$share/")
+    for bad in ("$share/collectors", "$share//refpark/#", "$share/c+/refpark/#"):
+        with pytest.raises(ConfigError, match=r"\$share/GROUP/FILTER"):
+            CollectorConfig(topic=bad, **base).validate()  # type: ignore[arg-type]
+
+
+def test_booleans_from_the_environment_mean_what_they_say(tmp_path: Path) -> None:
+    """SMARTPARK_MQTT_TLS=false is false, =1 is true, =maybe is an error naming the variable."""
+    env = {"SMARTPARK_DB": str(tmp_path / "p.duckdb")}
+    assert not load_config(None, env={**env, "SMARTPARK_MQTT_TLS": "false"}).mqtt_tls
+    assert load_config(None, env={**env, "SMARTPARK_MQTT_TLS": "1"}).uses_tls
+    with pytest.raises(ConfigError, match="SMARTPARK_MQTT_TLS is 'maybe'"):
+        load_config(None, env={**env, "SMARTPARK_MQTT_TLS": "maybe"})
+
+
+def test_tls_and_password_files_are_checked_and_the_password_read(tmp_path: Path) -> None:
+    """A missing CA or password file, or a key without its certificate, fails at start."""
+    env = {"SMARTPARK_DB": str(tmp_path / "p.duckdb")}
+    secret = tmp_path / "pw"
+    secret.write_text("s3cret\n")
+    config = load_config(None, env={**env, "SMARTPARK_MQTT_PASSWORD_FILE": str(secret)})
+    assert config.password() == "s3cret"
+    assert "s3cret" not in repr(config)
+    assert load_config(None, env=env, overrides={"mqtt_ca_file": str(secret)}).uses_tls
+    for overrides, needle in (({"mqtt_ca_file": str(tmp_path / "no.crt")}, "mqtt.ca_file"),
+                              ({"mqtt_key_file": str(secret)}, "to come with mqtt.cert_file")):
+        with pytest.raises(ConfigError, match=needle):
+            load_config(None, env=env, overrides=overrides)
+    with pytest.raises(ConfigError, match="SMARTPARK_MQTT_PASSWORD_FILE"):
+        load_config(None, env={**env, "SMARTPARK_MQTT_PASSWORD_FILE": str(tmp_path / "x")})
