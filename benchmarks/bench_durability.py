@@ -317,7 +317,7 @@ def _summary(child: dict[str, Any], start_key: str, total: int) -> dict[str, Any
             "received": child["received"], "written": child["written"],
             "redelivered": child["received"] - total, "sink_writes": child["sink_writes"],
             "largest_batch": child["largest_batch"],
-            "max_writes_in_flight": child["max_writes_in_flight"],
+            "max_writes_in_flight": child["max_writes_in_flight"], "paused": child["paused"],
             "collector_rss_start_mib": round(child["rss_start_kib"] / 1024, 1),
             "collector_peak_rss_mib": round(child["peak_rss_kib"] / 1024, 1)}
 
