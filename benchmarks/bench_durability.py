@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import subprocess
 import sys
@@ -45,7 +46,6 @@ from typing import Any
 
 import orjson
 
-from benchmarks.bench_collector import _create_session, _reference
 from collector import Collector, CollectorConfig, EmbeddedStore
 from collector.mapping import LineEncoder
 from collector.service import build_sink
@@ -100,6 +100,19 @@ def _rss_kib() -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def _bench_collector() -> Any:
+    """Return ``benchmarks.bench_collector`` (its session helper and reference subscriber).
+
+    Loaded by name: mypy checks ``benchmarks/`` files as top-level modules, so a static
+    ``from benchmarks.bench_collector import ...`` would make it see that file twice.
+    """
+    return importlib.import_module("benchmarks.bench_collector")
+
+
+def _create_session(port: int, client_id: str) -> None:
+    _bench_collector()._create_session(port, client_id, TOPIC_FILTER)
 
 
 # -- child processes --------------------------------------------------------------------------
@@ -448,7 +461,7 @@ def reference(work: Path, per_device: int) -> dict[str, Any]:
     with Mosquitto(work / "mq") as broker, VictoriaMetrics(work / "vm") as vm:
         _create_session(broker.port, "reference")
         publish_all(broker.port, messages(DEVICES, per_device))
-        seconds = _reference(broker.port, vm.url, total)
+        seconds = float(_bench_collector()._reference(broker.port, vm.url, total))
         missing = _missing_vm(vm, per_device)
     return {"messages": total, "seconds": round(seconds, 2),
             "msg_per_s": round(total / seconds), "missing": missing}
