@@ -139,7 +139,8 @@ class CollectorConfig:
         max_pending: received-but-unacknowledged messages held; at this bound the collector
             stops reading from the broker (back-pressure) until a batch is acknowledged.
         retry_initial_s: first retry delay after a failed sink write (doubles, capped).
-        retry_max_s: cap of the retry delay.
+        retry_max_s: cap of the retry delay. Short (5 s) because while the database is down
+            new batches go to the outage buffer: the cap is how late its return is noticed.
         influx_url: InfluxDB v2 URL; when set, the Influx sink is used.
         influx_org: InfluxDB organisation.
         influx_bucket: InfluxDB bucket.
@@ -184,7 +185,7 @@ class CollectorConfig:
     batch_interval_s: float = 1.0
     max_pending: int = 20_000
     retry_initial_s: float = 0.5
-    retry_max_s: float = 30.0
+    retry_max_s: float = 5.0
     influx_url: str = ""
     influx_org: str = ""
     influx_bucket: str = ""
