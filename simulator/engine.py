@@ -11,6 +11,7 @@ Devices: one ``meter`` per tenant (``mtr-<tenant>``), one ``mv_meter`` per 22 kV
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import ThreadpoolController
 
 from parkwire import Channel, Domain, Topic
 from simulator import calendar
@@ -436,6 +438,13 @@ class Engine:
         if steps < 0:
             msg = f"steps must be >= 0, got {steps}"
             raise ValueError(msg)
+        # The models multiply small matrices (roofs x inverters); OpenBLAS's thread pool costs
+        # more than it saves there (1.06 -> 1.28 M messages/s on 2 cores, benchmarks.md) and
+        # would take the other core from a broker or collector running alongside.
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            return self._generate(steps)
+
+    def _generate(self, steps: int) -> Window:
         t_ms = self.next_ms + np.arange(steps, dtype=np.int64) * self.interval_ms
         seq0 = self._seq
         drivers = self._drivers(t_ms)
@@ -687,6 +696,12 @@ class Engine:
         for code in calendar.Tou:
             out[:, :, 3 + int(code)] = np.where(period[:, np.newaxis] == code, imp, 0.0)
         return out
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """The process's BLAS thread pools, inspected once (after numpy, scipy and pvlib load)."""
+    return ThreadpoolController()
 
 
 def _history_registers(kwh: float, pf_mean: float) -> FloatArray:
