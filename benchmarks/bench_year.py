@@ -60,7 +60,7 @@ def _run(engine: Engine, steps: int, window_steps: int, *, jsonl: bool,
     return time.perf_counter() - started, time.process_time() - cpu, counts, size
 
 
-def measure_year(scenario: str = "refpark", scale: int = 1, days: float = YEAR_DAYS,
+def measure_year(scenario: str = "refpark", scale: int = 1, days: float = YEAR_DAYS, *,
                  jsonl_days: float | None = None, window_steps: int = 360,
                  seed: int = 1) -> dict[str, Any]:
     """Measure a long backfill; return rates, totals and the park's size.
@@ -119,8 +119,8 @@ def main() -> int:
     parser.add_argument("--jsonl-days", type=float, default=None)
     parser.add_argument("--window-steps", type=int, default=360)
     args = parser.parse_args()
-    figures = measure_year(args.scenario, args.scale, args.days, args.jsonl_days,
-                           args.window_steps)
+    figures = measure_year(args.scenario, args.scale, args.days, jsonl_days=args.jsonl_days,
+                           window_steps=args.window_steps)
     for key, value in figures.items():
         print(f"{key:<40} {value}")
     return 0

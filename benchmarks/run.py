@@ -42,6 +42,14 @@ class Benchmark:
 #: The registration point: every benchmark run.py knows, in the order it runs them.
 BENCHMARKS: list[Benchmark] = [
     Benchmark("generation", "benchmarks.bench_generation", "measure_generation"),
+    # A simulated year of the whole reference park: in memory in full, as JSON lines on a
+    # week (the year's time is projected from that rate, and reported as projected).
+    Benchmark("year", "benchmarks.bench_year", "measure_year",
+              full={"days": 365, "jsonl_days": 7},
+              quick={"days": 1, "jsonl_days": 0.25}),
+    Benchmark("year_scale10", "benchmarks.bench_year", "measure_year",
+              full={"scale": 10, "days": 2, "jsonl_days": 0.5},
+              quick={"scale": 10, "days": 0.25, "jsonl_days": 0.1}),
     Benchmark("publish", "benchmarks.bench_publish", "measure_publish",
               full={"messages": 100_000, "runs": 3},
               quick={"messages": 30_000, "runs": 1}),
