@@ -143,7 +143,8 @@ def test_asset_type_lookup() -> None:
 
 def test_asset_type_unknown_lists_the_known_ones() -> None:
     """An unknown asset type is a ContractError listing what exists."""
-    with pytest.raises(ContractError, match="unknown asset type 'pump'; known: .*gateway, .*meter"):
+    with pytest.raises(ContractError,
+                       match=r"unknown asset type 'pump'; known: .*gateway, .*meter"):
         asset_type("pump")
 
 
