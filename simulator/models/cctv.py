@@ -177,6 +177,7 @@ class CctvModel:
         self._disk_detail = device_rng(seed, _STREAM_ID, Stream.EVENT, 3)
         self._noise = device_rng(seed, _STREAM_ID, Stream.NOISE)
         self._offline = Episodes.empty(n)
+        self._warm_start(seed, start_ms)
         self._tamper = Episodes.empty(n)
         self._disk = Episodes.empty(self._nvrs)
         self._disk_since = np.zeros(self._nvrs, np.int64)
@@ -186,6 +187,22 @@ class CctvModel:
         self._injected_offline: list[tuple[int, int, int]] = []
         self._injected_tamper: list[tuple[int, int, int]] = []
         self._last_ms = start_ms - spec.interval_s * 1000
+
+    def _warm_start(self, seed: int, start_ms: int) -> None:
+        """Begin the run in the steady state: ``offline_share`` of the cameras already down.
+
+        Without it every run would start with all cameras online and settle to the offline
+        share over the first hours (an artefact a trainee would notice). A camera found
+        offline gets the remaining part of a log-normal episode (median ``offline_median_h``).
+        """
+        spec = self.spec
+        draws = device_rng(seed, _STREAM_ID, Stream.INIT, 7).random((len(self._offline.until),
+                                                                     2))
+        for camera in np.flatnonzero(draws[:, 0] < spec.offline_share).tolist():
+            hours = spec.offline_median_h * math.exp(float(normal_quantile(draws[camera, 1:])[0]))
+            # The residual of an episode in progress: uniform over its length.
+            end = start_ms + int(hours * draws[camera, 0] / spec.offline_share * 3_600_000) + 1
+            self._offline.carry_in(camera, end)
 
     def inject_motion(self, t_ms: int, camera: int) -> None:
         """Schedule a ``motion_detected`` event on *camera* (index) at *t_ms* (scenarios only).

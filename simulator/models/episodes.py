@@ -126,6 +126,14 @@ class Episodes:
         self._pending_end[device] = end_ms
         return True
 
+    def carry_in(self, device: int, end_ms: int) -> None:
+        """Put *device* in the condition from before the run until *end_ms* (a warm start).
+
+        Call before the first window; the episode's end is reported like any other.
+        """
+        self.until[device] = end_ms
+        self._pending_end[device] = end_ms
+
     def mask(self, t_ms: IntArray) -> BoolArray:
         """Return (steps, devices): whether each device is in the condition at each instant."""
         active: BoolArray = t_ms[:, None] < self._carried[None, :]

@@ -225,3 +225,11 @@ def test_injected_faults_take_a_camera_offline_or_block_its_view() -> None:
         model.inject_fault(MONDAY_MS + 10**8, 5, 0.0)
     with pytest.raises(ValueError, match="fault at"):
         model.inject_fault(MONDAY_MS, 5, 10.0)
+
+
+def test_a_run_starts_in_the_steady_state(month: ModelOutput) -> None:
+    """The first hour already has about the offline share down, not every camera online."""
+    online = month.telemetry[0].values["online"]
+    first_hour = 1.0 - online[:60].mean()
+    assert 0.005 <= first_hour <= 0.04
+    assert (online[0] == 0).sum() >= 1
