@@ -37,6 +37,7 @@ from simulator.models.security import SecurityModel, SecuritySpec
 from simulator.models.solar import SolarModel
 from simulator.models.solar_fleet import MetStationSpec, RoofSpec, SolarSpec, default_fleet
 from simulator.models.weather import Weather, WeatherModel, WeatherSpec
+from simulator.models.weather_climate import region_climate
 from simulator.models.wwtp import WwtpModel, WwtpSpec
 from simulator.rng import Stream, device_rng
 from simulator.scenario import SHIFT_PATTERNS, Scenario
@@ -46,8 +47,6 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-#: Months with morning dew and insulation trips, by region (rainy seasons, domain.md §3.1).
-RAINY_MONTHS = {"north": (5, 6, 7, 8, 9, 10), "south": (5, 6, 7, 8, 9, 10, 11)}
 #: Fire detector heads per fire-alarm panel in the reference park (15,000 / 65) [1].
 DETECTORS_PER_PANEL = 15_000 / 65
 
@@ -93,12 +92,6 @@ def grid_rows(t_ms: IntArray, interval_s: int) -> IntArray:
     """Return the indices of the steps that fall on a model's own *interval_s* grid."""
     rows: IntArray = np.flatnonzero(t_ms % (interval_s * 1000) == 0).astype(np.int64)
     return rows
-
-
-def subset_weather(weather: Weather, rows: IntArray) -> Weather:
-    """Return *weather* at the steps *rows* only."""
-    return Weather(**{f.name: getattr(weather, f.name)[rows]
-                      for f in dataclasses.fields(Weather)})
 
 
 class Hold:
@@ -183,7 +176,7 @@ class SolarPart:
         spec = SolarSpec(park_id=scenario.park.id, roofs=tuple(roofs), stations=tuple(stations),
                          interval_s=solar.interval_s)
         self.model = SolarModel(spec, seed, start_ms, timezone=scenario.site.timezone,
-                                rainy_months=RAINY_MONTHS[scenario.site.region])
+                                rainy_months=region_climate(scenario.site.region).rainy_months)
         self.devices: tuple[DeviceSpec, ...] = self.model.devices
         self.interval_s = solar.interval_s
         tenant_index = {t.id: j for j, t in enumerate(scenario.tenants)}
@@ -203,7 +196,7 @@ class SolarPart:
             raise ValueError(msg)
         rows = grid_rows(ctx.t_ms, self.interval_s)
         out = self.model.step(
-            ctx.t_ms[rows], weather=subset_weather(ctx.weather, rows),
+            ctx.t_ms[rows], weather=ctx.weather.rows(rows),
             tenant_load_kw=ctx.p_gross[rows][:, self._roof_tenant],
             grid_ok=ctx.supply_ok[rows][:, self._roof_feeder])
         roof_kw = self._hold(rows, out.coupling["pv_ac_kw"], len(ctx.t_ms))
