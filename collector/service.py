@@ -161,6 +161,10 @@ class Collector:
         self._sealed_ready = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        # Set while no buffered record is being written: a stop waits for the one in flight,
+        # so it is popped and counted instead of being replayed by the next run.
+        self._replay_idle = asyncio.Event()
+        self._replay_idle.set()
         self._pending = 0
         self._paused = False
         self._buffer: OutageBuffer | None = None
@@ -415,6 +419,14 @@ class Collector:
 
     async def _drain_one(self) -> bool:
         """Write the oldest buffered batch to the sink; True once it is stored (and removed)."""
+        self._replay_idle.clear()
+        try:
+            return await self._replay_oldest()
+        finally:
+            self._replay_idle.set()
+
+    async def _replay_oldest(self) -> bool:
+        """The body of :meth:`_drain_one`: peek, write, pop, count."""
         buffer = self._buffer
         assert buffer is not None
         try:
@@ -613,6 +625,11 @@ class Collector:
                     await task
             await self._source.close()
 
+    async def _quiet(self) -> None:
+        """Return once no live batch is waiting and no buffered record is being written."""
+        await self._idle.wait()
+        await self._replay_idle.wait()
+
     async def _drain(self, writer: asyncio.Task[None]) -> None:
         """Stop reading, then make every received batch durable within the drain deadline.
 
@@ -625,7 +642,7 @@ class Collector:
         self._source.pause()
         self._seal()
         self._sealed_ready.set()  # wake an idle writer
-        idle = asyncio.create_task(self._idle.wait())
+        idle = asyncio.create_task(self._quiet())
         try:
             done, _ = await asyncio.wait({writer, idle}, timeout=self._drain_timeout_s,
                                          return_when=asyncio.FIRST_COMPLETED)
@@ -633,7 +650,7 @@ class Collector:
             idle.cancel()
         if writer in done:
             writer.result()  # a fatal sink error: raise it
-        if self._idle.is_set():
+        if self._idle.is_set() and self._replay_idle.is_set():
             return
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -307,12 +307,45 @@ async def test_restart_replays_the_buffer_of_a_killed_collector(tmp_path: Path) 
     source2, sink = FakeSource(), MemorySink()
     second = Collector(config, sink=sink, source=source2)
     task, stop = await _start(second, source2)
-    await wait_until(lambda: len(sink.messages) == 25)
+    await wait_until(lambda: second.stats().buffer_messages == 0)
     stop.set()
     await task
     assert _seqs(sink) == list(range(25))
     assert [d.reason for d in sink.dead_letters] == ["invalid_json"]
     assert second.stats().drained == 25
+
+
+async def test_stop_waits_for_the_buffered_record_being_written(tmp_path: Path) -> None:
+    """A stop during a replay write lets it finish: the record is popped and counted once."""
+    config = _buffered_config(tmp_path)
+    source, dead_sink = FakeSource(), FaultySink(failures=10**9)
+    first = Collector(config, sink=dead_sink, source=source)
+    task, stop = await _start(first, source)
+    mids = [source.feed(*telemetry("mtr-001", seq)) for seq in range(10)]
+    await wait_until(lambda: source.acks == mids)
+    stop.set()
+    await task
+    entered, release = threading.Event(), threading.Event()
+
+    class SlowSink(MemorySink):
+        def write(self, messages: Sequence[Message], dead_letters: Sequence[DeadLetter]) -> None:
+            entered.set()
+            release.wait(10)
+            super().write(messages, dead_letters)
+
+    source2, sink = FakeSource(), SlowSink()
+    second = Collector(config, sink=sink, source=source2, drain_timeout_s=5.0)
+    task, stop = await _start(second, source2)
+    await wait_until(entered.is_set)  # the replay of the first record is in the sink
+    stop.set()
+    await asyncio.sleep(0.05)
+    assert not task.done()  # the stop waits for it
+    release.set()
+    await task
+    stats = second.stats()
+    assert stats.buffer_messages + stats.drained == 10
+    assert stats.drained == len(sink.messages) > 0
+    assert sorted(_seqs(sink)) == list(range(stats.drained))
 
 
 async def test_drain_deadline_puts_a_stuck_batch_in_the_buffer(tmp_path: Path) -> None:
