@@ -190,15 +190,19 @@ DEPLOY_MOSQUITTO = Path(__file__).resolve().parent.parent / "deploy" / "mosquitt
 class SecureMosquitto(Mosquitto):
     """mosquitto running the shipped ``deploy/mosquitto`` config: users, ACLs, TLS.
 
-    Container paths are moved into *workdir* and the three listeners onto free loopback
-    ports: :attr:`port` (plain, authenticated), :attr:`tls_port` (TLS, authenticated) and
-    :attr:`local_port` (anonymous, ``$SYS`` only). The password file is built from *users*
-    with ``mosquitto_passwd`` and the certificates with ``deploy/mosquitto/make-certs.sh``,
-    as the container does.
+    Container paths are moved into *workdir* and the four listeners onto free loopback
+    ports: :attr:`port` (plain, authenticated), :attr:`tls_port` (TLS, authenticated),
+    :attr:`device_port` (TLS, device users) and :attr:`local_port` (anonymous, ``$SYS``
+    only). The password files are built by the shipped ``entrypoint.sh`` itself, from
+    *users* (the ``collector`` and ``simulator`` passwords, as compose passes them) and from
+    the device files made with ``mosquitto_passwd`` out of *devices*; the certificates by
+    ``deploy/mosquitto/make-certs.sh``, as the container does.
     """
 
     users: dict[str, str] = field(default_factory=dict)
+    devices: dict[str, str] = field(default_factory=dict)
     tls_port: int = field(default_factory=free_port)
+    device_port: int = field(default_factory=free_port)
     local_port: int = field(default_factory=free_port)
 
     @property
@@ -207,15 +211,11 @@ class SecureMosquitto(Mosquitto):
         return self.workdir / "certs" / "ca.crt"
 
     def command(self) -> list[str]:
-        """Build password file and certificates once, write the config, return the argv."""
+        """Build password files and certificates once, write the config, return the argv."""
         auth = self.workdir / "auth"
         certs = self.workdir / "certs"
         if not (auth / "passwd").exists():
-            auth.mkdir(parents=True, exist_ok=True)
-            (auth / "passwd").write_text("")
-            for user, password in self.users.items():
-                subprocess.run([require_binary("mosquitto_passwd"), "-b", str(auth / "passwd"),
-                                user, password], check=True, capture_output=True)
+            self._build_passwords()
             subprocess.run(["/bin/sh", str(DEPLOY_MOSQUITTO / "make-certs.sh")], check=True,
                            capture_output=True, env={"PATH": "/usr/bin:/bin",
                                                      "SMARTPARK_CERT_DIR": str(certs)})
@@ -225,12 +225,38 @@ class SecureMosquitto(Mosquitto):
                          ("/mosquitto/config/", f"{DEPLOY_MOSQUITTO}/"),
                          ("listener 1883 0.0.0.0", f"listener {self.port} 127.0.0.1"),
                          ("listener 8883 0.0.0.0", f"listener {self.tls_port} 127.0.0.1"),
+                         ("listener 8884 0.0.0.0", f"listener {self.device_port} 127.0.0.1"),
                          ("listener 1880 127.0.0.1", f"listener {self.local_port} 127.0.0.1")):
             assert old in text, old
             text = text.replace(old, new)
         # Started as root, mosquitto would switch to the `mosquitto` user (see Mosquitto).
         self.config = f"{text}\nuser {getpass.getuser()}\n"
         return super().command()
+
+    def _build_passwords(self) -> None:
+        """Run the shipped entrypoint with the broker itself replaced by ``true``."""
+        unknown = set(self.users) - {"collector", "simulator"}
+        assert not unknown, f"the entrypoint knows only collector and simulator, not {unknown}"
+        (self.workdir / "auth").mkdir(parents=True, exist_ok=True)
+        fleet = self.workdir / "devices"
+        fleet.mkdir(exist_ok=True)
+        if self.devices:
+            # Two files, as an operator may keep them: the entrypoint joins every *.passwd.
+            names = sorted(self.devices)
+            for index, name in enumerate(names):
+                path = fleet / f"group{index % 2}.passwd"
+                path.touch()
+                subprocess.run([require_binary("mosquitto_passwd"), "-b", str(path), name,
+                                self.devices[name]], check=True, capture_output=True)
+            last = fleet / "group0.passwd"
+            last.write_text(last.read_text().rstrip("\n"))  # a file without a final newline
+        subprocess.run(
+            ["/bin/sh", str(DEPLOY_MOSQUITTO / "entrypoint.sh")], check=True,
+            capture_output=True,
+            env={"PATH": "/usr/bin:/bin:/usr/sbin", "MOSQUITTO_ROOT": str(self.workdir),
+                 "MOSQUITTO_EXEC": "/bin/true",
+                 "MQTT_COLLECTOR_PASSWORD": self.users.get("collector", ""),
+                 "MQTT_SIMULATOR_PASSWORD": self.users.get("simulator", "")})
 
 
 @dataclass

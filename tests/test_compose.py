@@ -188,7 +188,8 @@ def test_mosquitto_conf_is_accepted_by_mosquitto(tmp_path: Path) -> None:
 
     tests/test_mosquitto_security.py checks what the config then enforces.
     """
-    users = {"collector": SECRETS["MQTT_COLLECTOR_PASSWORD"]}
+    users = {"collector": SECRETS["MQTT_COLLECTOR_PASSWORD"],
+             "simulator": SECRETS["MQTT_SIMULATOR_PASSWORD"]}
     with SecureMosquitto(tmp_path / "mosquitto", users=users) as broker:
         time.sleep(0.5)  # an unknown directive or a bad value makes mosquitto exit at once
         assert broker.process is not None

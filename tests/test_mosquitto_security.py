@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -30,13 +31,16 @@ from tests.servers import DEPLOY_MOSQUITTO, SecureMosquitto
 pytestmark = pytest.mark.integration
 
 USERS = {"collector": "collector-test-secret", "simulator": "simulator-test-secret"}
+#: Device users of the device listener: user name = device id (three, in two files).
+DEVICES = {"mtr-001": "meter-one-secret", "mtr-002": "meter-two-secret",
+           "gate-01": "gate-secret"}
 PARK_TOPIC = "refpark/bac-ninh/energy/meter/mtr-001/telemetry"
 
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[SecureMosquitto]:
-    """A mosquitto on the shipped secure config with two users."""
-    with SecureMosquitto(tmp_path / "mosquitto", users=USERS) as server:
+    """A mosquitto on the shipped secure config with the two stack users and three devices."""
+    with SecureMosquitto(tmp_path / "mosquitto", users=USERS, devices=DEVICES) as server:
         yield server
 
 
@@ -197,6 +201,61 @@ def test_the_loopback_listener_serves_sys_to_anyone_and_nothing_else(
         simulator.close()
     topics = {topic for topic, _ in local.got}
     assert topics == {"$SYS/broker/version"}
+
+
+def test_a_device_publishes_only_under_its_own_subtree(broker: SecureMosquitto) -> None:
+    """On the device listener mtr-001 writes its telemetry, status and events, nothing else."""
+    collector = Client(broker.port, "collector", USERS["collector"])
+    device = Client(broker.device_port, "mtr-001", DEVICES["mtr-001"], ca_file=broker.ca_file)
+    own = [PARK_TOPIC.replace("telemetry", channel) for channel in ("telemetry", "status",
+                                                                     "event")]
+    try:
+        assert device.accepted
+        collector.subscribe("#")
+        assert [device.publish(topic, b"own").is_failure for topic in own] == [False] * 3
+        for topic in ("refpark/bac-ninh/energy/meter/mtr-002/telemetry",  # another device
+                      "refpark/bac-ninh/energy/meter/mtr-001",  # not a channel of its own
+                      "refpark/bac-ninh/energy/meter/mtr-001/telemetry/x",
+                      "mtr-001/telemetry", "$SYS/x"):
+            assert device.publish(topic, b"forged").getName() == "Not authorized", topic
+        device.subscribe("refpark/#")  # devices read nothing
+        collector.publish(PARK_TOPIC, b"refused anyway")
+        _settle()
+    finally:
+        device.close()
+        collector.close()
+    assert collector.got == [(topic, b"own") for topic in own]
+    assert device.got == []
+
+
+def test_device_and_stack_users_stay_on_their_own_listeners(broker: SecureMosquitto) -> None:
+    """Devices log in only on the device port, the collector and simulator never there."""
+    for port, user, password, tls in (
+            (broker.device_port, "collector", USERS["collector"], True),
+            (broker.device_port, "simulator", USERS["simulator"], True),
+            (broker.device_port, "mtr-001", "wrong", True),
+            (broker.device_port, None, None, True),
+            (broker.port, "mtr-001", DEVICES["mtr-001"], False),
+            (broker.tls_port, "mtr-001", DEVICES["mtr-001"], True)):
+        client = Client(port, user, password, ca_file=broker.ca_file if tls else None)
+        assert not client.accepted, (port, user)
+        client.close()
+    # Every device of both files can log in (the entrypoint joined them, last lines too).
+    for name, password in DEVICES.items():
+        client = Client(broker.device_port, name, password, ca_file=broker.ca_file)
+        assert client.accepted, name
+        client.close()
+
+
+def test_the_entrypoint_refuses_to_start_without_a_stack_password(tmp_path: Path) -> None:
+    """An empty MQTT_SIMULATOR_PASSWORD stops the container with a message naming it."""
+    (tmp_path / "auth").mkdir()
+    done = subprocess.run(
+        ["/bin/sh", str(DEPLOY_MOSQUITTO / "entrypoint.sh")], capture_output=True, text=True,
+        check=False, env={"PATH": "/usr/bin:/bin", "MOSQUITTO_ROOT": str(tmp_path),
+                          "MOSQUITTO_EXEC": "/bin/true", "MQTT_COLLECTOR_PASSWORD": "x"})
+    assert done.returncode == 1
+    assert "'simulator' is empty" in done.stderr
 
 
 def _source_config(port: int, password: str) -> CollectorConfig:
