@@ -1,9 +1,16 @@
 """Operator endpoints of the collector: Prometheus ``/metrics`` and a JSON ``/health``.
 
-A deliberately tiny HTTP/1.1 server on asyncio streams (no extra dependency): it answers one
-``GET`` per connection and closes it, which is all a Prometheus scraper or a load-balancer
-health probe needs. It reads only the collector's counters (never the settings), so neither
-the Influx token nor the MQTT password can appear in a response.
+A deliberately tiny HTTP/1.1 server on asyncio streams: it answers one ``GET`` per connection
+and closes it, which is all a Prometheus scraper or a load-balancer health probe needs. It
+reads only the collector's counters (never the settings), so neither the Influx token nor the
+MQTT password can appear in a response.
+
+The ``/metrics`` body is rendered by prometheus-client's exposition code, through a custom
+collector that turns one :class:`~collector.stats.CollectorStats` snapshot into metric
+families, and the scrape's ``Accept`` header picks the format (OpenMetrics when asked for,
+text 0.0.4 otherwise). prometheus-client's own ``Counter`` objects and HTTP server thread are
+not used: one event-loop thread owns the counters, and this server bounds requests and also
+serves ``/health``.
 
 Bounds: a request head larger than :data:`MAX_REQUEST_BYTES` or slower than
 :data:`REQUEST_TIMEOUT_S` is dropped; at most :data:`MAX_CONNECTIONS` requests are served at
@@ -16,9 +23,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import orjson
+from prometheus_client.exposition import choose_encoder, generate_latest
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
 
 from collector.stats import CollectorStats
 
@@ -26,6 +36,7 @@ PREFIX = "smartpark_collector_"
 MAX_REQUEST_BYTES = 8192
 REQUEST_TIMEOUT_S = 5.0
 MAX_CONNECTIONS = 16
+#: What a scrape without an OpenMetrics ``Accept`` header gets (Prometheus text 0.0.4).
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 #: (CollectorStats attribute, metric name without prefix, help text) of every counter.
@@ -51,60 +62,77 @@ COUNTERS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+class SnapshotCollector(Collector):
+    """A prometheus-client collector over one counters snapshot.
+
+    It builds fresh metric families on every :meth:`collect`, so nothing on the collector's
+    hot path touches prometheus-client: the event loop keeps plain integers and a scrape
+    reads a snapshot of them.
+
+    Args:
+        stats: the counters snapshot to expose.
+        now_s: the epoch time in seconds the lag gauge is measured against.
+    """
+
+    def __init__(self, stats: CollectorStats, now_s: float) -> None:
+        self._stats = stats
+        self._now_s = now_s
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield every counter, ``invalid_total`` by reason, then the gauges."""
+        stats = self._stats
+        for attr, name, text in COUNTERS:
+            # CounterMetricFamily drops the "_total" suffix from the family name and puts it
+            # back on the sample, so the exposed name is exactly the one in COUNTERS.
+            yield CounterMetricFamily(PREFIX + name, text, value=getattr(stats, attr))
+        invalid = CounterMetricFamily(PREFIX + "invalid_total",
+                                      "Messages rejected, by reason code.", labels=["reason"])
+        for reason, count in stats.invalid_by_reason.items():
+            invalid.add_metric([reason], count)
+        yield invalid
+        gauges = (
+            ("queue_depth", "Messages received but not yet acknowledged.", stats.queue_depth),
+            ("connected", "1 while the broker connection is up, else 0.", int(stats.connected)),
+            ("sink_last_write_ok", "1 if the last sink write succeeded, else 0.",
+             int(stats.last_write_error is None)),
+            ("last_batch_latency_seconds", "Time from a batch's first message to its ack.",
+             stats.last_batch_latency_s),
+            ("sink_reachable", "1 if the latest sink write or stats point succeeded, else 0.",
+             int(bool(stats.sink_reachable))),
+            ("buffer_messages", "Messages in the on-disk outage buffer.", stats.buffer_messages),
+            ("buffer_bytes", "Bytes in the on-disk outage buffer.", stats.buffer_bytes),
+            ("buffer_max_bytes", "Bound of the outage buffer (0: no buffer).",
+             stats.buffer_max_bytes),
+        )
+        for name, text, value in gauges:
+            yield GaugeMetricFamily(PREFIX + name, text, value=value)
+        lag = GaugeMetricFamily(PREFIX + "lag_seconds",
+                                "Now minus the timestamp of the newest stored message.")
+        # No sample until a message is stored, so an absent() alert can tell.
+        if stats.newest_ts_ms is not None:
+            lag.add_metric([], round(self._now_s - stats.newest_ts_ms / 1000, 3))
+        yield lag
 
 
-def _number(value: float) -> str:
-    if isinstance(value, int):
-        return str(value)
-    return repr(float(value))
-
-
-def render_metrics(stats: CollectorStats, now_s: float) -> str:
-    """Return the Prometheus text exposition (format 0.0.4) of the collector's state.
+def render_metrics(stats: CollectorStats, now_s: float, accept: str = "") -> tuple[bytes, str]:
+    """Return (body, content type) of the ``/metrics`` answer for a counters snapshot.
 
     Args:
         stats: a counters snapshot. Until a message is stored (``newest_ts_ms`` is ``None``)
             the lag gauge has no sample, so an ``absent()`` alert can tell.
         now_s: the current epoch time in seconds.
+        accept: the scrape's ``Accept`` header. OpenMetrics scrapers get OpenMetrics text;
+            anything else, including no header or one prometheus-client cannot read, gets
+            the Prometheus text format 0.0.4.
     """
-    out: list[str] = []
-
-    def family(name: str, kind: str, text: str) -> str:
-        full = PREFIX + name
-        out.append(f"# HELP {full} {text}")
-        out.append(f"# TYPE {full} {kind}")
-        return full
-
-    for attr, name, text in COUNTERS:
-        full = family(name, "counter", text)
-        out.append(f"{full} {getattr(stats, attr)}")
-    full = family("invalid_total", "counter", "Messages rejected, by reason code.")
-    out.extend(f'{full}{{reason="{_escape_label(reason)}"}} {count}'
-               for reason, count in stats.invalid_by_reason.items())
-    gauges = (
-        ("queue_depth", "Messages received but not yet acknowledged.", stats.queue_depth),
-        ("connected", "1 while the broker connection is up, else 0.", int(stats.connected)),
-        ("sink_last_write_ok", "1 if the last sink write succeeded, else 0.",
-         int(stats.last_write_error is None)),
-        ("last_batch_latency_seconds", "Time from a batch's first message to its ack.",
-         stats.last_batch_latency_s),
-        ("sink_reachable", "1 if the latest sink write or stats point succeeded, else 0.",
-         int(bool(stats.sink_reachable))),
-        ("buffer_messages", "Messages in the on-disk outage buffer.", stats.buffer_messages),
-        ("buffer_bytes", "Bytes in the on-disk outage buffer.", stats.buffer_bytes),
-        ("buffer_max_bytes", "Bound of the outage buffer (0: no buffer).",
-         stats.buffer_max_bytes),
-    )
-    for name, text, value in gauges:
-        full = family(name, "gauge", text)
-        out.append(f"{full} {_number(value)}")
-    full = family("lag_seconds", "gauge",
-                  "Now minus the timestamp of the newest stored message.")
-    if stats.newest_ts_ms is not None:
-        out.append(f"{full} {_number(round(now_s - stats.newest_ts_ms / 1000, 3))}")
-    return "\n".join(out) + "\n"
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SnapshotCollector(stats, now_s))
+    try:
+        encoder, content_type = choose_encoder(accept)
+    except (TypeError, ValueError):
+        # e.g. "version=x": prometheus-client compares the version parts with integers.
+        encoder, content_type = generate_latest, METRICS_CONTENT_TYPE
+    return encoder(registry), content_type
 
 
 def health_report(stats: CollectorStats, sink_name: str) -> tuple[int, dict[str, object]]:
@@ -135,6 +163,16 @@ class MetricsBindError(RuntimeError):
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             503: "Service Unavailable"}
+
+
+def _accept(head: bytes) -> str:
+    """Return the request's ``Accept`` header ("" without one; repeated ones joined)."""
+    values = []
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        name, sep, value = line.partition(":")
+        if sep and name.strip().lower() == "accept":
+            values.append(value.strip())
+    return ", ".join(values)
 
 
 class ObservabilityServer:
@@ -225,8 +263,8 @@ class ObservabilityServer:
             return 405, "text/plain; charset=utf-8", b"only GET is supported\n"
         stats = self._stats()
         if target == "/metrics":
-            text = render_metrics(stats, time.time())
-            return 200, METRICS_CONTENT_TYPE, text.encode("utf-8")
-        status, body = health_report(stats, self._sink_name())
-        return status, "application/json", orjson.dumps(body) + b"\n"
+            text, content_type = render_metrics(stats, time.time(), _accept(head))
+            return 200, content_type, text
+        status, report = health_report(stats, self._sink_name())
+        return status, "application/json", orjson.dumps(report) + b"\n"
 

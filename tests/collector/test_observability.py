@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import MappingProxyType
 
 import orjson
 import pytest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
+from prometheus_client.parser import text_string_to_metric_families
 
 from collector import Collector, CollectorConfig
 from collector import observability as obs
@@ -255,12 +260,103 @@ def test_metrics_text_escapes_labels_and_omits_lag_before_any_write() -> None:
     """Reason labels are escaped and the lag gauge has no sample until a message is stored."""
     stats = CollectorStats(invalid=1, invalid_by_reason=MappingProxyType({'a"b\\c': 1}),
                            last_batch_latency_s=0.25)
-    text = obs.render_metrics(stats, now_s=100.0)
-    assert f'{obs.PREFIX}invalid_total{{reason="a\\"b\\\\c"}} 1' in text
+    body, content_type = obs.render_metrics(stats, now_s=100.0)
+    text = body.decode()
+    assert content_type == obs.METRICS_CONTENT_TYPE
+    assert f'{obs.PREFIX}invalid_total{{reason="a\\"b\\\\c"}} 1.0' in text
     assert f"{obs.PREFIX}last_batch_latency_seconds 0.25" in text
     assert f"\n{obs.PREFIX}lag_seconds " not in text
-    later = obs.render_metrics(CollectorStats(newest_ts_ms=90_500), now_s=100.0)
-    assert f"{obs.PREFIX}lag_seconds 9.5\n" in later
+    later, _ = obs.render_metrics(CollectorStats(newest_ts_ms=90_500), now_s=100.0)
+    assert f"{obs.PREFIX}lag_seconds 9.5\n" in later.decode()
+
+
+_SNAPSHOT = CollectorStats(
+    received=15, decoded=12, invalid=3, written=9, batches=2, retries=1, acked=14,
+    dead_lettered=4, rejected=1, queue_depth=1, paused=5, not_acked_after_reconnect=6,
+    last_batch_latency_s=0.125, connected=True, newest_ts_ms=90_000, buffered=7, drained=8,
+    dropped=2, buffer_full=3, buffer_messages=11, buffer_bytes=4096, buffer_max_bytes=1 << 20,
+    sink_reachable=True,
+    invalid_by_reason=MappingProxyType({"invalid_json": 2, "unencodable": 1}))
+
+
+def _expected(stats: CollectorStats, now_s: float) -> dict[tuple[str, str], float]:
+    """What every sample should read for a snapshot: {(sample name, reason label): value}."""
+    p = obs.PREFIX
+    expected = {(p + name, ""): float(getattr(stats, attr)) for attr, name, _ in obs.COUNTERS}
+    expected.update({(p + "invalid_total", reason): float(count)
+                     for reason, count in stats.invalid_by_reason.items()})
+    assert stats.newest_ts_ms is not None
+    expected.update({
+        (p + "queue_depth", ""): stats.queue_depth, (p + "connected", ""): 1.0,
+        (p + "sink_last_write_ok", ""): 1.0, (p + "sink_reachable", ""): 1.0,
+        (p + "last_batch_latency_seconds", ""): stats.last_batch_latency_s,
+        (p + "buffer_messages", ""): stats.buffer_messages,
+        (p + "buffer_bytes", ""): stats.buffer_bytes,
+        (p + "buffer_max_bytes", ""): stats.buffer_max_bytes,
+        (p + "lag_seconds", ""): now_s - stats.newest_ts_ms / 1000})
+    return expected
+
+
+def _samples(families: Iterable[Metric]) -> dict[tuple[str, str], float]:
+    return {(s.name, s.labels.get("reason", "")): s.value
+            for family in families for s in family.samples}
+
+
+def test_text_output_parses_to_the_snapshot_values() -> None:
+    """prometheus-client's own parser reads back every value of the snapshot, no _created."""
+    body, _ = obs.render_metrics(_SNAPSHOT, now_s=100.0)
+    families = list(text_string_to_metric_families(body.decode()))
+    assert _samples(families) == _expected(_SNAPSHOT, 100.0)
+    assert {f.name for f in families if f.type == "counter"} == {
+        obs.PREFIX + name.removesuffix("_total")
+        for name in [*(n for _, n, _ in obs.COUNTERS), "invalid_total"]}
+    help_texts = {f.name: f.documentation for f in families}
+    assert help_texts[obs.PREFIX + "received"] == "Messages delivered by the broker."
+    assert "_total_total" not in body.decode()
+    assert "_created" not in body.decode()
+
+
+async def test_an_openmetrics_scrape_gets_openmetrics_text() -> None:
+    """An OpenMetrics Accept header (any case, as Prometheus sends it) gets OpenMetrics."""
+    server = await _server(_SNAPSHOT).start()
+    try:
+        accept = ("application/openmetrics-text;version=1.0.0,"
+                  "application/openmetrics-text;version=0.0.1;q=0.75,"
+                  "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+        raw = f"GET /metrics HTTP/1.1\r\nHost: x\r\naccept: {accept}\r\n\r\n".encode()
+        status, headers, body = await _request(server.port, raw)
+    finally:
+        await server.close()
+    assert status == 200
+    assert headers["Content-Type"].startswith("application/openmetrics-text; version=1.0.0")
+    text = body.decode()
+    assert text.endswith("# EOF\n")
+    # The OpenMetrics parser has no annotations; it also proves the body is valid OpenMetrics.
+    samples = _samples(openmetrics_families(text))  # type: ignore[no-untyped-call]
+    # lag is measured against the server's clock, so only its presence is compared.
+    expected = _expected(_SNAPSHOT, 100.0)
+    lag = (obs.PREFIX + "lag_seconds", "")
+    assert samples.pop(lag) > 0
+    del expected[lag]
+    assert samples == expected
+
+
+@pytest.mark.parametrize("accept", ["", "text/plain", "text/plain; version=1.x", "*/*",
+                                    "application/json"])
+def test_other_accept_headers_get_text_format_0_0_4(accept: str) -> None:
+    """No, plain, unreadable or foreign Accept headers all get the Prometheus text 0.0.4."""
+    body, content_type = obs.render_metrics(_SNAPSHOT, now_s=100.0, accept=accept)
+    assert content_type == obs.METRICS_CONTENT_TYPE
+    assert not body.decode().endswith("# EOF\n")
+    assert _samples(text_string_to_metric_families(body.decode())) == _expected(_SNAPSHOT, 100.0)
+
+
+def test_accept_headers_are_read_case_insensitively_and_joined() -> None:
+    """The Accept header is found whatever its case, and repeated ones are joined."""
+    head = (b"GET /metrics HTTP/1.1\r\nACCEPT: text/plain\r\nHost: x\r\n"
+            b"Accept:  application/openmetrics-text\r\nbroken line\r\n\r\n")
+    assert obs._accept(head) == "text/plain, application/openmetrics-text"
+    assert obs._accept(b"GET / HTTP/1.1\r\n\r\n") == ""
 
 
 def test_health_never_mentions_credentials(tmp_path: Path) -> None:
