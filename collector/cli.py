@@ -19,6 +19,7 @@ from collector.config import DEFAULT_BUFFER, DEFAULT_DB, ConfigError, load_confi
 from collector.stats import CollectorStats
 
 if TYPE_CHECKING:
+    from collector.leave import LeaveResult
     from collector.service import Collector
     from collector.store import EmbeddedStore
 
@@ -42,6 +43,11 @@ The collector starts even while the database is down.
 Settings come from --config FILE (TOML), then the environment, then these flags (flags win).
 Ctrl-C or SIGTERM stops cleanly: in-flight batches are stored (or buffered, if the database
 is down) and acknowledged within --drain-timeout seconds, then the collector disconnects.
+
+The session outlives the process: the broker queues messages for a stopped collector (and,
+in a shared subscription, keeps giving it its share) until the same --client-id returns.
+To take a member away for good, run it once with --leave: it stores what was queued for it,
+then deletes its session and exits.
 """
 
 COLLECT_EPILOG = """\
@@ -57,6 +63,9 @@ examples:
     --mqtt-port 8883 --ca-file ca.crt --username collector
   smartpark collect --topic '$share/collectors/+/+/+/+/+/+' --client-id collector-2
                                                       one of several collectors sharing a stream
+  smartpark collect --topic '$share/collectors/+/+/+/+/+/+' --client-id collector-2 --leave
+                                                      retire it: store its queued share, end
+                                                      its session, exit
 """
 
 QUERY_DESCRIPTION = """\
@@ -159,6 +168,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                          dest="stats_interval_s",
                          help="write the collector's counters to the database as the "
                          "`collector` measurement this often (default 10; 0 = never)")
+    collect.add_argument("--leave", action="store_true",
+                         help="retire this --client-id: unsubscribe, store what the broker "
+                         "queued for its session, delete the session and exit (use the same "
+                         "--topic and --client-id as the member ran with)")
     collect.add_argument("--progress", action="store_true",
                          help="show the live status line even when stderr is not a terminal")
     collect.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
@@ -212,6 +225,8 @@ def run_collect(args: argparse.Namespace) -> int:
 
     progress = args.progress or sys.stderr.isatty()
     try:
+        if args.leave:
+            return _report_leave(asyncio.run(_leave(config, progress=progress)))
         stats = asyncio.run(_collect(config, progress=progress))
     except (MqttConnectError, MetricsBindError) as exc:
         print(f"smartpark collect: {exc}", file=sys.stderr)
@@ -244,6 +259,42 @@ async def _collect(config: Any, *, progress: bool) -> CollectorStats:
                     await status
                 print(file=sys.stderr)
         return collector.stats()
+
+
+async def _leave(config: Any, *, progress: bool) -> LeaveResult:
+    from collector.leave import leave_group  # noqa: PLC0415  (heavy: paho, clients)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"leaving: storing what {config.mqtt_host}:{config.mqtt_port} queued for "
+          f"{config.client_id!r}, then ending its session", file=sys.stderr)
+    status: list[asyncio.Task[None]] = []
+
+    def show(collector: Collector) -> None:
+        if progress:
+            status.append(asyncio.create_task(_status_line(collector, sys.stderr)))
+
+    try:
+        return await leave_group(config, stop=stop, on_start=show)
+    finally:
+        for task in status:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            print(file=sys.stderr)
+
+
+def _report_leave(result: LeaveResult) -> int:
+    print(summary(result.stats), file=sys.stderr)
+    if result.ended:
+        print("session ended: the broker holds nothing more for this client id",
+              file=sys.stderr)
+        return 0
+    print("interrupted: the session is kept with what it still holds; run --leave again",
+          file=sys.stderr)
+    return 1
 
 
 async def _status_line(collector: Collector, out: TextIO) -> None:

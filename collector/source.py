@@ -21,6 +21,7 @@ import logging
 import random
 import socket
 import ssl
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -98,12 +99,16 @@ class MqttSource:
         config: broker address, protocol, client id, topic, session and flow settings.
         tls_context: connect with TLS using this context (CA, client certificate, checks);
             ``None`` connects in plain MQTT.
+        leave: resume the session to leave its group: unsubscribe *config.topic* instead of
+            subscribing, so that only what the broker already queued for this client id is
+            delivered; :meth:`end_session` then deletes the session.
     """
 
     def __init__(self, config: CollectorConfig, *,
-                 tls_context: ssl.SSLContext | None = None) -> None:
+                 tls_context: ssl.SSLContext | None = None, leave: bool = False) -> None:
         self.config = config
         self._tls_context = tls_context
+        self.leave = leave
         self._generation = 0
         self._connected = False
         self._paused = False
@@ -128,6 +133,16 @@ class MqttSource:
         return self._generation
 
     @property
+    def delivered(self) -> int:
+        """Messages delivered to the handler so far (all connections)."""
+        return self._delivered
+
+    @property
+    def paused(self) -> bool:
+        """Whether reading is paused by back-pressure."""
+        return self._paused
+
+    @property
     def connected(self) -> bool:
         """Whether the broker connection is up and subscribed."""
         return self._connected
@@ -150,6 +165,7 @@ class MqttSource:
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
+        client.on_unsubscribe = self._on_unsubscribe
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_socket_open = self._on_socket_open
@@ -224,6 +240,49 @@ class MqttSource:
             self._client.loop_write()
         self._connected = False
         self._drop_socket()
+
+    async def end_session(self, wait_s: float = 10.0) -> None:
+        """Delete this client id's session on the broker (after :meth:`close`).
+
+        Connects once more with a clean start and no session expiry, which makes the broker
+        discard the session, then disconnects.
+
+        Raises:
+            MqttConnectError: the broker cannot be reached or refuses the connection.
+        """
+        await asyncio.to_thread(self._clean_connect, wait_s)
+
+    def _clean_connect(self, wait_s: float) -> None:
+        config = self.config
+        v5 = config.mqtt_protocol == "5"
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=config.client_id,
+                             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+                             clean_session=None if v5 else True)
+        if config.mqtt_username:
+            client.username_pw_set(config.mqtt_username, config.password() or None)
+        if self._tls_context is not None:
+            client.tls_set_context(self._tls_context)
+        answered: list[Any] = []
+        client.on_connect = lambda _c, _u, _f, reason, _p: answered.append(reason)
+        try:
+            if v5:
+                client.connect(config.mqtt_host, config.mqtt_port, config.keepalive_s,
+                               clean_start=True)
+            else:
+                client.connect(config.mqtt_host, config.mqtt_port, config.keepalive_s)
+            deadline = time.monotonic() + wait_s
+            while not answered and time.monotonic() < deadline:
+                client.loop(timeout=0.1)
+        except OSError as exc:
+            msg = (f"cannot reach the MQTT broker at {config.mqtt_host}:{config.mqtt_port} "
+                   f"to end the session: {exc.strerror or exc}")
+            raise MqttConnectError(msg) from None
+        if not answered or answered[0].is_failure:
+            msg = (f"the MQTT broker did not end the session of {config.client_id!r}: "
+                   f"{answered[0] if answered else 'no answer'}")
+            raise MqttConnectError(msg)
+        client.disconnect()
+        client.loop(timeout=0.1)
 
     # -- flow --------------------------------------------------------------------------------
 
@@ -304,7 +363,12 @@ class MqttSource:
         # messages before the SUBACK, so the new generation starts here.
         self._generation += 1
         self._connected = True
-        client.subscribe(self.config.topic, qos=1)
+        if self.leave:
+            # The session keeps its subscription across connections; removing it stops the
+            # broker from queuing new messages here, while those already queued still come.
+            client.unsubscribe(self.config.topic)
+        else:
+            client.subscribe(self.config.topic, qos=1)
 
     def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int,
                       reason_codes: list[Any], properties: Any) -> None:
@@ -314,6 +378,16 @@ class MqttSource:
                              f"{self.config.topic!r}: {failed[0]}")
             return
         self._set_ready()
+
+    def _on_unsubscribe(self, client: mqtt.Client, userdata: object, mid: int,
+                        reason_codes: Any, properties: Any) -> None:
+        # MQTT 5 may answer "no subscription existed" (a session that already left): fine.
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(None)
+            _log.info("connected to %s:%d (session present: %s), unsubscribed from %s to "
+                      "leave: storing what the broker queued for %s", self.config.mqtt_host,
+                      self.config.mqtt_port, self.session_present, self.config.topic,
+                      self.config.client_id)
 
     def _set_ready(self) -> None:
         if self._ready is not None and not self._ready.done():

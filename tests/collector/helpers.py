@@ -8,6 +8,8 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from collector.config import CollectorConfig
 from parkwire import Channel, Domain, Telemetry, Topic, encode
@@ -101,3 +103,26 @@ async def wait_until(predicate: Callable[[], object], limit: float = 5.0) -> Non
     while not predicate():
         assert loop.time() < end, "condition not reached"
         await asyncio.sleep(0.005)
+
+
+def session_exists(port: int, client_id: str, protocol: str) -> bool:
+    """Whether the broker still holds a session for *client_id* (its CONNACK says so)."""
+    v5 = protocol == "5"
+    flags: list[bool] = []
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                         protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+                         clean_session=None if v5 else False)
+    client.on_connect = lambda _c, _u, f, _r, _p: flags.append(bool(f.session_present))
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = 0
+    if v5:
+        client.connect("127.0.0.1", port, clean_start=False, properties=properties)
+    else:
+        client.connect("127.0.0.1", port)
+    for _ in range(100):
+        if flags:
+            break
+        client.loop(timeout=0.1)
+    assert flags, "no CONNACK"
+    client.disconnect()
+    return flags[0]

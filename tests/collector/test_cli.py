@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import threading
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from collector.cli import parse_duration, register, summary
 from collector.stats import CollectorStats
 from collector.store import EmbeddedStore
+from tests.collector.helpers import messages
 from tests.collector.test_store import _fill
+from tests.servers import Mosquitto
 
 
 def _run(argv: list[str]) -> int:
@@ -105,3 +112,40 @@ def test_summary_mentions_the_outage_buffer() -> None:
     """After an outage the summary says what was buffered, drained, dropped and left."""
     text = summary(CollectorStats(buffered=10, drained=4, buffer_messages=6))
     assert "buffered 10, drained 4, dropped 0, still on disk 6" in text
+
+
+@pytest.mark.integration
+def test_collect_leave_stores_a_sessions_queue_then_ends_the_session(
+        tmp_path: Path, mosquitto: Mosquitto, capsys: pytest.CaptureFixture[str]) -> None:
+    """`collect --leave` stores what the broker queued for the client id and deletes it."""
+    member = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="member",
+                         protocol=mqtt.MQTTv5)
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = 3600
+    member.connect("127.0.0.1", mosquitto.port, clean_start=False, properties=properties)
+    subscribed = threading.Event()
+    member.on_subscribe = lambda *_: subscribed.set()
+    member.loop_start()
+    member.subscribe("+/+/+/+/+/+", qos=1)
+    assert subscribed.wait(5), "no SUBACK"
+    member.disconnect()
+    member.loop_stop()
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    publisher.connect("127.0.0.1", mosquitto.port)
+    publisher.loop_start()
+    for topic, payload in messages(5, 10):
+        publisher.publish(topic, payload, qos=1).wait_for_publish(5)
+    publisher.disconnect()
+    publisher.loop_stop()
+    argv = ["collect", "--leave", "--client-id", "member", "--mqtt-port", str(mosquitto.port),
+            "--db", str(tmp_path / "p.duckdb"), "--dead-letter", str(tmp_path / "d.jsonl"),
+            "--buffer-dir", str(tmp_path / "b"), "--stats-interval", "0"]
+    assert _run(argv) == 0
+    err = capsys.readouterr().err
+    assert "session ended" in err
+    assert "received 50, written 50" in err
+    with EmbeddedStore(tmp_path / "p.duckdb") as store:
+        assert sum(row[0] for row in store.count_by_device().values()) == 50
+    # Run again: the session is gone, so there is nothing queued and nothing subscribed.
+    assert _run(argv) == 0
+    assert "received 0, written 0" in capsys.readouterr().err

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from collector.leave import leave_group
 from parkwire import subscription
+from tests.collector.helpers import session_exists
 from tests.collector.reconcile import (
     RunningCollector,
     SeqPublisher,
@@ -59,3 +61,40 @@ def test_the_configuration_accepts_a_shared_subscription_filter(tmp_path: Path) 
     """A `$share/GROUP/filter` topic passes validation unchanged (it is the subscription)."""
     config = influx_config(tmp_path, 1883, "http://127.0.0.1:8086", topic=GROUP_TOPIC)
     assert config.topic == "$share/collectors/+/+/+/+/+/+"
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+async def test_a_stopped_member_keeps_its_share_until_it_leaves(
+        tmp_path: Path, mosquitto: Mosquitto, victoria_metrics: VictoriaMetrics,
+        protocol: str) -> None:
+    """Mosquitto queues a stopped member's share; --leave stores it and ends the session."""
+    configs = [influx_config(tmp_path / name, mosquitto.port, victoria_metrics.url,
+                             client_id=name, topic=GROUP_TOPIC, mqtt_protocol=protocol)
+               for name in ("collector-a", "collector-b")]
+    for config in configs:
+        config.dead_letter_path.parent.mkdir(parents=True, exist_ok=True)
+    async with RunningCollector(configs[0]) as first:
+        async with RunningCollector(configs[1]):
+            pass  # b joins the group, then stops; its persistent session stays
+        with SeqPublisher(mosquitto.port, devices=20) as publisher:
+            await asyncio.to_thread(publisher.publish_rounds, 100)
+            await asyncio.to_thread(publisher.wait_acked)
+            await first.wait(lambda: first.collector.stats().written == 1000, 30, "a's share")
+            await asyncio.sleep(1.0)
+            # The broker still gives b every other message, queued in b's session.
+            assert first.collector.stats().received == 1000
+            left = await leave_group(configs[1], quiet_s=1.0)
+            assert left.ended
+            assert left.stats.received == left.stats.written == 1000
+            # b's session is gone: the group is a alone, which now gets every message.
+            await asyncio.to_thread(publisher.publish_rounds, 50)
+            await asyncio.to_thread(publisher.wait_acked)
+            await wait_stored(victoria_metrics, publisher.acked)
+            assert first.collector.stats().received == 2000
+    result = await asyncio.to_thread(reconcile, victoria_metrics, publisher.acked,
+                                     publisher.attempted())
+    assert result.exact, result.summary()
+    assert result.published == 3000
+    assert not await asyncio.to_thread(session_exists, mosquitto.port, "collector-b",
+                                       protocol)
+
