@@ -222,13 +222,14 @@ def run_collect(args: argparse.Namespace) -> int:
     from collector.observability import MetricsBindError  # noqa: PLC0415
     from collector.sinks.base import FatalSinkError  # noqa: PLC0415
     from collector.source import MqttConnectError  # noqa: PLC0415  (heavy: paho, clients)
+    from collector.store import StoreOpenError  # noqa: PLC0415
 
     progress = args.progress or sys.stderr.isatty()
     try:
         if args.leave:
             return _report_leave(asyncio.run(_leave(config, progress=progress)))
         stats = asyncio.run(_collect(config, progress=progress))
-    except (MqttConnectError, MetricsBindError) as exc:
+    except (MqttConnectError, MetricsBindError, StoreOpenError) as exc:
         print(f"smartpark collect: {exc}", file=sys.stderr)
         return 1
     except FatalSinkError as exc:
@@ -339,7 +340,7 @@ def run_query(args: argparse.Namespace) -> int:
         return 2
     import duckdb  # noqa: PLC0415  (loaded only to answer a query)
 
-    from collector.store import EmbeddedStore  # noqa: PLC0415
+    from collector.store import EmbeddedStore, StoreOpenError  # noqa: PLC0415
 
     try:
         with EmbeddedStore(args.db, read_only=True) as store:
@@ -348,8 +349,8 @@ def run_query(args: argparse.Namespace) -> int:
         # The reader (e.g. `| head`) stopped early; that is not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (ValueError, duckdb.Error) as exc:
-        # A bad SQL statement, table or column name lands here.
+    except (ValueError, duckdb.Error, StoreOpenError) as exc:
+        # A bad SQL statement, table or column name lands here, as does a file in use.
         print(f"smartpark query: {exc}", file=sys.stderr)
         return 1
 

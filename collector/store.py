@@ -89,19 +89,46 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+class StoreOpenError(RuntimeError):
+    """The DuckDB file cannot be opened: held by another process, unreadable, not DuckDB."""
+
+
+def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open *path*, turning DuckDB's errors into a :class:`StoreOpenError` that says what to do."""
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            # DuckDB lets one process write a file; its message names the holder's PID.
+            held = text.split("Conflicting lock is held in", 1)[-1].split(". See", 1)[0]
+            msg = (f"the store {path} is open in another process ({held.strip()}): stop it "
+                   "(another `smartpark collect` or `smartpark demo` on the same file?), "
+                   "or choose another file with --db")
+        else:
+            msg = f"cannot open the store {path}: {text}"
+        raise StoreOpenError(msg) from None
+    except duckdb.Error as exc:
+        msg = f"cannot open the store {path} (is it a DuckDB file?): {exc}"
+        raise StoreOpenError(msg) from None
+
+
 class EmbeddedStore:
     """A DuckDB file holding everything the collector stored; safe to share between threads.
 
     Args:
         path: the database file (created with its parent directory when missing).
         read_only: open without write access (for queries next to a running collector).
+
+    Raises:
+        StoreOpenError: the file is held by another process, or is not a DuckDB database.
     """
 
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = duckdb.connect(str(self.path), read_only=read_only)
+        self._con = _connect(self.path, read_only=read_only)
         self._lock = threading.Lock()
         self._columns = telemetry_columns()
         #: Per data table, the insert verb: ``INSERT OR IGNORE INTO`` where a key exists.

@@ -78,6 +78,19 @@ def test_collect_reports_an_unreachable_broker(tmp_path: Path,
     assert "127.0.0.1:1" in capsys.readouterr().err
 
 
+def test_collect_and_query_report_a_store_held_by_another_process(
+        tmp_path: Path, held_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A DuckDB file in use stops `collect` (exit 1) and `query` with one line, no traceback."""
+    code = _run(["collect", "--db", str(held_store), "--dead-letter", str(tmp_path / "d"),
+                 "--buffer-dir", str(tmp_path / "b")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "open in another process" in err
+    assert "Traceback" not in err
+    assert _run(["query", "--db", str(held_store), "devices"]) == 1
+    assert "open in another process" in capsys.readouterr().err
+
+
 def test_durations_and_summary() -> None:
     """Durations parse with units; the summary lists invalid reasons."""
     assert parse_duration("5m").total_seconds() == 300

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.store import DeadLetter, EmbeddedStore
+from collector.store import DeadLetter, EmbeddedStore, StoreOpenError
 from parkwire import Channel, DeviceState, Domain, Event, Quality, Status, Telemetry, Topic
 from tests.collector.helpers import T0, meter_reading, meter_topic
 
@@ -109,3 +109,23 @@ def test_stats_rows_go_to_the_collector_table(tmp_path: Path) -> None:
         store.insert_stats(T0, "c1", {"received": 5, "lag_s": 1.5, "connected": True})
         assert store.query("SELECT client_id, received, lag_s, connected, written "
                            "FROM collector") == [("c1", 5, 1.5, True, None)]
+
+
+def test_a_file_held_by_another_process_gives_an_actionable_error(held_store: Path) -> None:
+    """A locked file raises StoreOpenError naming the file, the holder and what to do."""
+    for read_only in (False, True):
+        with pytest.raises(StoreOpenError) as caught:
+            EmbeddedStore(held_store, read_only=read_only)
+        text = str(caught.value)
+        assert str(held_store) in text
+        assert "open in another process" in text
+        assert "PID" in text
+        assert "--db" in text
+
+
+def test_a_file_that_is_not_duckdb_gives_an_actionable_error(tmp_path: Path) -> None:
+    """Opening some other file raises StoreOpenError instead of DuckDB's own exception."""
+    path = tmp_path / "notes.duckdb"
+    path.write_text("not a database\n" * 1000)
+    with pytest.raises(StoreOpenError, match=r"notes\.duckdb"):
+        EmbeddedStore(path)
