@@ -262,7 +262,9 @@ async def run_simulation(config: SimulationConfig, stop: asyncio.Event | None = 
                          on_progress: Callable[[Progress], None] | None = None, *,
                          clock: Clock | None = None,
                          engine_factory: EngineFactory | None = None,
-                         progress_every_s: float = 0.5) -> PublishStats:
+                         progress_every_s: float = 0.5,
+                         on_publisher: Callable[[GatewayPublisher], None] | None = None,
+                         ) -> PublishStats:
     """Run a simulation to its end, its wall-time limit, or until *stop* is set.
 
     Args:
@@ -273,6 +275,8 @@ async def run_simulation(config: SimulationConfig, stop: asyncio.Event | None = 
         clock: wall clock and sleep (tests inject a virtual one).
         engine_factory: builds the engine (tests inject a fake); default: the real one.
         progress_every_s: progress callback period.
+        on_publisher: called with the MQTT publisher once it is connected, for displays
+            that read its live counters (a :class:`Progress` is as old as its window).
 
     Returns:
         The run's :class:`PublishStats`. A broker lost for good during the run ends it with
@@ -286,6 +290,7 @@ async def run_simulation(config: SimulationConfig, stop: asyncio.Event | None = 
                clock=clock or SystemClock(),
                engine_factory=engine_factory or default_engine_factory,
                progress_every_s=progress_every_s)
+    run.on_publisher = on_publisher
     return await run.execute()
 
 
@@ -310,6 +315,7 @@ class _Run:
         self.pacer = Pacer(self.plan, clock)
         self.sim_now = self.plan.start_ms
         self.publisher: GatewayPublisher | None = None
+        self.on_publisher: Callable[[GatewayPublisher], None] | None = None
         self.last_seq: dict[str, int] = {}
         self.wall0 = clock.now()
         self.last_progress = self.wall0
@@ -323,6 +329,8 @@ class _Run:
                 [d.status_topic for d in self.engine.devices],
                 status_payload=encode_status, now_ms=lambda: self.sim_now, stop=self.stop)
             await self.publisher.start()
+            if self.on_publisher is not None:
+                self.on_publisher(self.publisher)
         out, owned = _open_output(config.output)
         self.wall0 = self.last_progress = self.clock.now()
         try:

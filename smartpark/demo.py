@@ -34,7 +34,7 @@ from parkwire import ASSET_TYPES, to_epoch_ms
 from simulator.clock import Mode
 from simulator.engine import Engine
 from simulator.mqtt.client import ConnectOptions
-from simulator.publisher import PublisherSettings
+from simulator.publisher import GatewayPublisher, PublisherSettings
 from simulator.runner import Progress, PublishStats, SimulationConfig, run_simulation
 from simulator.scenario import load_scenario
 from smartpark.broker import EmbeddedBroker, choose_broker
@@ -333,9 +333,11 @@ async def run_demo(options: DemoOptions, console: Console,
                                            client_id=f"smartpark-demo-sim-{os.getpid()}"),
                     qos=1),
             )
-            sim_task = asyncio.create_task(run_simulation(sim_config, stop, progress.append))
+            publishers: list[GatewayPublisher] = []
+            sim_task = asyncio.create_task(run_simulation(sim_config, stop, progress.append,
+                                                          on_publisher=publishers.append))
             snapshot = _snapshotter(
-                collector, sink.store, progress, substation=substation, zone=zone,
+                collector, sink.store, progress, publishers, substation=substation, zone=zone,
                 speed=options.speed, broker=broker_text,
                 devices=device_total, wall0=wall0)
             await _watch(sim_task, snapshot, console, live=options.live)
@@ -377,7 +379,8 @@ def day_note(moment: datetime) -> str:
     return f"public holiday in Vietnam: {name} (tenants run at base load)" if name else ""
 
 
-def _snapshotter(collector: Collector, store: EmbeddedStore, progress: list[Progress], *,
+def _snapshotter(collector: Collector, store: EmbeddedStore, progress: list[Progress],
+                 publishers: list[GatewayPublisher], *,
                  substation: str, zone: ZoneInfo, speed: float, broker: str, devices: int,
                  wall0: float) -> Callable[[], Snapshot]:
     rates = _Rates()
@@ -386,8 +389,11 @@ def _snapshotter(collector: Collector, store: EmbeddedStore, progress: list[Prog
         now = time.monotonic()
         stats = collector.stats()
         last = progress[-1] if progress else None
-        published = last.published if last else 0
         view = read_store_view(store, substation)
+        # Live, and read after the store: a Progress is as old as its window (the line showed
+        # more stored than published), while the broker acknowledges a message as it
+        # forwards it, so the live count keeps ahead of what the collector stored.
+        published = publishers[0].published if publishers else 0
         moment = datetime.fromtimestamp(last.sim_ms / 1000, zone) if last else None
         sim = moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "starting"
         return Snapshot(

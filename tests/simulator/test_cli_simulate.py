@@ -13,6 +13,7 @@ import pytest
 
 from simulator import cli
 from simulator.clock import Mode
+from simulator.publisher import GatewayPublisher
 from simulator.runner import Progress, SimulationConfig, run_simulation
 from tests.servers import Mosquitto
 
@@ -127,7 +128,10 @@ async def test_backfill_through_mosquitto(mosquitto: Mosquitto, tmp_path: Path) 
                   "--broker", f"127.0.0.1:{mosquitto.port}", "--qos", "1",
                   "--output", str(tmp_path / "out.jsonl"))
     config: SimulationConfig = cli.build_config(args)
-    stats = await run_simulation(config, asyncio.Event())
+    handed: list[GatewayPublisher] = []
+    stats = await run_simulation(config, asyncio.Event(), on_publisher=handed.append)
     assert stats.error is None
     assert stats.published == stats.generated == stats.written > 0
     assert stats.failed == 0
+    assert len(handed) == 1  # the live counters a display reads
+    assert handed[0].published == stats.published
