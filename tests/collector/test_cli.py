@@ -109,7 +109,7 @@ def test_collect_help_explains_the_buffer_and_shutdown_flags(
         _run(["collect", "--help"])
     out = capsys.readouterr().out
     for flag in ("--buffer-dir", "--buffer-max-bytes", "--buffer-overflow", "drop_oldest",
-                 "--drain-timeout", "--stats-interval"):
+                 "--drain-timeout", "--stats-interval", "--leave"):
         assert flag in out
 
 
