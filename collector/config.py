@@ -253,7 +253,8 @@ class CollectorConfig:
         _positive("mqtt.receive_maximum / --receive-maximum", self.receive_maximum,
                   upper=65535)
         _positive("mqtt.keepalive_s", self.keepalive_s, upper=65535)
-        _positive("mqtt.session_expiry_s", self.session_expiry_s, zero=True)
+        # MQTT 5 carries it in four bytes; 4294967295 means the session never expires.
+        _positive("mqtt.session_expiry_s", self.session_expiry_s, zero=True, upper=4_294_967_295)
         _positive("batch.size / --batch-size", self.batch_size)
         _positive("batch.interval_s / --batch-interval", self.batch_interval_s)
         _positive("batch.max_pending / --max-pending", self.max_pending)
@@ -348,7 +349,7 @@ def _positive(name: str, value: float, *, upper: float | None = None,
               zero: bool = False) -> None:
     low_ok = value >= 0 if zero else value > 0
     if isinstance(value, bool) or not low_ok or (upper is not None and value > upper):
-        bounds = f"{'>= 0' if zero else '> 0'}" + (f" and <= {upper:g}" if upper else "")
+        bounds = f"{'>= 0' if zero else '> 0'}" + (f" and <= {upper:.0f}" if upper else "")
         _fail(name, value, f"a number {bounds}")
 
 

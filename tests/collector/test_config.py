@@ -53,6 +53,7 @@ def test_token_file_is_read(tmp_path: Path) -> None:
     ({}, {"batch_size": 0}, "batch.size / --batch-size is 0"),
     ({}, {"max_pending": 10, "batch_size": 20}, "at least batch.size"),
     ({}, {"mqtt_port": 70000}, "<= 65535"),
+    ({}, {"session_expiry_s": 2**32}, "expected a number >= 0 and <= 4294967295"),
     ({}, {"mqtt_protocol": "4"}, "'5' or '3.1.1'"),
     ({}, {"client_id": ""}, "non-empty client id"),
     ({}, {"topic": "a/#/b"}, "topic filter"),
