@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from collector.config import CollectorConfig
 from collector.service import Collector
-from collector.source import MqttSource, tls_context
+from collector.source import MqttSource
 from collector.stats import CollectorStats
 
 _log = logging.getLogger(__name__)
@@ -65,10 +65,7 @@ async def leave_group(config: CollectorConfig, *, quiet_s: float = 2.0,
         collector.source.MqttConnectError: the broker cannot be reached or refuses.
         FatalSinkError: the database settings are wrong.
     """
-    tls = None
-    if config.mqtt_tls:
-        tls = tls_context(config.mqtt_ca_file, config.mqtt_cert_file, config.mqtt_key_file)
-    source = MqttSource(config, tls_context=tls, leave=True)
+    source = MqttSource.from_config(config, leave=True)
     interrupt = stop if stop is not None else asyncio.Event()
     quiet = asyncio.Event()
     async with Collector(config, source=source) as collector:

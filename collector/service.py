@@ -56,7 +56,7 @@ from collector.observability import ObservabilityServer
 from collector.sinks.base import FatalSinkError, RejectedBatchError, Sink, SinkError
 from collector.sinks.embedded import EmbeddedSink
 from collector.sinks.influx import InfluxSink
-from collector.source import MqttSource, Source, tls_context
+from collector.source import MqttSource, Source
 from collector.stats import BufferGauges, CollectorStats, Counters, stats_fields
 from collector.store import DeadLetter
 from parkwire import DecodeError, Event, Message, decode, encode
@@ -146,11 +146,7 @@ class Collector:
         self._sleep = sleep if sleep is not None else asyncio.sleep
         self.config = config
         self._sink = sink
-        if source is None:
-            tls = tls_context(config.mqtt_ca_file, config.mqtt_cert_file,
-                              config.mqtt_key_file) if config.uses_tls else None
-            source = MqttSource(config, tls_context=tls)
-        self._source: Source = source
+        self._source: Source = source if source is not None else MqttSource.from_config(config)
         self._dead_log = DeadLetterLog(config.dead_letter_path, config.dead_letter_max_bytes,
                                        config.dead_letter_backups)
         self._drain_timeout_s = (config.drain_timeout_s if drain_timeout_s is None

@@ -127,6 +127,20 @@ class MqttSource:
         self.reconnects = 0
         self._client = self._build_client()
 
+    @classmethod
+    def from_config(cls, config: CollectorConfig, *, leave: bool = False) -> MqttSource:
+        """Build the source *config* describes, with TLS when any TLS setting asks for it."""
+        tls = tls_context(config.mqtt_ca_file, config.mqtt_cert_file,
+                          config.mqtt_key_file) if config.uses_tls else None
+        return cls(config, tls_context=tls, leave=leave)
+
+    def _log_in(self, client: mqtt.Client) -> None:
+        """Apply the user name, password and TLS settings to *client*."""
+        if self.config.mqtt_username:
+            client.username_pw_set(self.config.mqtt_username, self.config.password() or None)
+        if self._tls_context is not None:
+            client.tls_set_context(self._tls_context)
+
     @property
     def generation(self) -> int:
         """Connection number, incremented on every successful connect."""
@@ -157,10 +171,7 @@ class MqttSource:
             clean_session=None if v5 else False,
             manual_ack=True,
         )
-        if config.mqtt_username:
-            client.username_pw_set(config.mqtt_username, config.password() or None)
-        if self._tls_context is not None:
-            client.tls_set_context(self._tls_context)
+        self._log_in(client)
         # Unlimited outgoing queue: the collector only sends PUBACKs, bounded by what it holds.
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
@@ -258,10 +269,7 @@ class MqttSource:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=config.client_id,
                              protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
                              clean_session=None if v5 else True)
-        if config.mqtt_username:
-            client.username_pw_set(config.mqtt_username, config.password() or None)
-        if self._tls_context is not None:
-            client.tls_set_context(self._tls_context)
+        self._log_in(client)
         answered: list[Any] = []
         client.on_connect = lambda _c, _u, _f, reason, _p: answered.append(reason)
         try:

@@ -7,6 +7,7 @@ container paths moved to a temporary directory (:class:`tests.servers.SecureMosq
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 import ssl
 import subprocess
@@ -22,6 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from collector.config import CollectorConfig, load_config
+from collector.leave import leave_group
 from collector.service import Collector
 from collector.source import MqttConnectError, MqttSource, tls_context
 from collector.store import EmbeddedStore
@@ -351,3 +353,16 @@ async def test_smartpark_collect_settings_reach_the_tls_listener_with_a_password
         await task
     with EmbeddedStore(config.db_path, read_only=True) as store:
         assert store.count_by_device() == {"mtr-t001": (1, 0, 0, 1)}
+
+
+async def test_leave_logs_in_over_tls_given_only_a_ca_file(broker: SecureMosquitto,
+                                                           tmp_path: Path) -> None:
+    """`collect --leave` with --ca-file alone uses TLS (a CA file implies it), as collect does."""
+    config = dataclasses.replace(
+        _source_config(broker.tls_port, USERS["collector"]), mqtt_ca_file=str(broker.ca_file),
+        client_id="retiring-over-tls", db_path=tmp_path / "p.duckdb",
+        dead_letter_path=tmp_path / "dead.jsonl", buffer_dir=tmp_path / "buffer",
+        stats_interval_s=0).validate()
+    assert not config.mqtt_tls  # only implied
+    result = await leave_group(config, quiet_s=0.3)
+    assert result.ended
