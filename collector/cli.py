@@ -240,13 +240,19 @@ def run_collect(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _collect(config: Any, *, progress: bool) -> CollectorStats:
-    from collector.service import Collector  # noqa: PLC0415  (heavy: paho, clients)
-
+def _stop_on_signals() -> asyncio.Event:
+    """Return an event that Ctrl-C (SIGINT) and SIGTERM set: the clean-stop request."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _collect(config: Any, *, progress: bool) -> CollectorStats:
+    from collector.service import Collector  # noqa: PLC0415  (heavy: paho, clients)
+
+    stop = _stop_on_signals()
     print(f"collecting {config.topic} from {config.mqtt_host}:{config.mqtt_port} into "
           f"{config.influx_url if config.sink == 'influx' else config.db_path}", file=sys.stderr)
     async with Collector(config) as collector:
@@ -265,10 +271,7 @@ async def _collect(config: Any, *, progress: bool) -> CollectorStats:
 async def _leave(config: Any, *, progress: bool) -> LeaveResult:
     from collector.leave import leave_group  # noqa: PLC0415  (heavy: paho, clients)
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = _stop_on_signals()
     print(f"leaving: storing what {config.mqtt_host}:{config.mqtt_port} queued for "
           f"{config.client_id!r}, then ending its session", file=sys.stderr)
     status: list[asyncio.Task[None]] = []

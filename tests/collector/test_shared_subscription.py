@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from collector.config import CollectorConfig
 from collector.leave import leave_group
 from parkwire import subscription
 from tests.collector.helpers import session_exists
@@ -29,16 +30,23 @@ pytestmark = pytest.mark.integration
 GROUP_TOPIC = f"$share/collectors/{subscription()}"
 
 
-@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
-async def test_two_collectors_in_a_shared_subscription_store_every_message_once(
-        tmp_path: Path, mosquitto: Mosquitto, victoria_metrics: VictoriaMetrics,
-        protocol: str) -> None:
-    """Both collectors receive a share; together they store each published message once."""
+def _group(tmp_path: Path, mosquitto: Mosquitto, victoria_metrics: VictoriaMetrics,
+           protocol: str) -> list[CollectorConfig]:
+    """Settings of two collectors, a and b, in one shared subscription."""
     configs = [influx_config(tmp_path / name, mosquitto.port, victoria_metrics.url,
                              client_id=name, topic=GROUP_TOPIC, mqtt_protocol=protocol)
                for name in ("collector-a", "collector-b")]
     for config in configs:
         config.dead_letter_path.parent.mkdir(parents=True, exist_ok=True)
+    return configs
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+async def test_two_collectors_in_a_shared_subscription_store_every_message_once(
+        tmp_path: Path, mosquitto: Mosquitto, victoria_metrics: VictoriaMetrics,
+        protocol: str) -> None:
+    """Both collectors receive a share; together they store each published message once."""
+    configs = _group(tmp_path, mosquitto, victoria_metrics, protocol)
     async with RunningCollector(configs[0]) as first, RunningCollector(configs[1]) as second:
         with SeqPublisher(mosquitto.port, devices=20) as publisher:
             await asyncio.to_thread(publisher.publish_rounds, 150)
@@ -68,11 +76,7 @@ async def test_a_stopped_member_keeps_its_share_until_it_leaves(
         tmp_path: Path, mosquitto: Mosquitto, victoria_metrics: VictoriaMetrics,
         protocol: str) -> None:
     """Mosquitto queues a stopped member's share; --leave stores it and ends the session."""
-    configs = [influx_config(tmp_path / name, mosquitto.port, victoria_metrics.url,
-                             client_id=name, topic=GROUP_TOPIC, mqtt_protocol=protocol)
-               for name in ("collector-a", "collector-b")]
-    for config in configs:
-        config.dead_letter_path.parent.mkdir(parents=True, exist_ok=True)
+    configs = _group(tmp_path, mosquitto, victoria_metrics, protocol)
     async with RunningCollector(configs[0]) as first:
         async with RunningCollector(configs[1]):
             pass  # b joins the group, then stops; its persistent session stays
